@@ -1,0 +1,106 @@
+/**
+ * An in-memory network for tests and benchmarks. Optional chaos reorders and duplicates messages
+ * so that the layers above prove they converge without the ordering a data channel gives.
+ */
+import { Emitter } from '../util/emitter';
+import type { PeerId, Transport, TransportEvents, TransportStatus } from './types';
+
+export interface Chaos {
+	/** Probability that a message is delivered twice. */
+	duplicate: number;
+	/** Messages are held back by a random delay of up to this many milliseconds. */
+	maxDelayMs: number;
+	random: () => number;
+}
+
+export class MemoryNetwork {
+	private readonly rooms = new Map<string, Set<MemoryTransport>>();
+	private counter = 0;
+
+	constructor(readonly chaos?: Chaos) {}
+
+	transport(room: string): MemoryTransport {
+		return new MemoryTransport(this, room, `mem-${++this.counter}`);
+	}
+
+	/** @internal */ join(transport: MemoryTransport): void {
+		let members = this.rooms.get(transport.room);
+		if (!members) this.rooms.set(transport.room, (members = new Set()));
+		if (members.has(transport)) return;
+		const others = [...members];
+		members.add(transport);
+		for (const other of others) {
+			other.peerArrived(transport.id);
+			transport.peerArrived(other.id);
+		}
+	}
+
+	/** @internal */ leave(transport: MemoryTransport): void {
+		const members = this.rooms.get(transport.room);
+		if (!members?.delete(transport)) return;
+		for (const other of members) {
+			other.peerLeft(transport.id);
+			transport.peerLeft(other.id);
+		}
+	}
+
+	/** @internal */ deliver(from: MemoryTransport, to: PeerId, data: Uint8Array): void {
+		const target = [...(this.rooms.get(from.room) ?? [])].find((member) => member.id === to);
+		if (!target) return;
+		const copy = data.slice();
+		const hand = () => target.receive(from.id, copy);
+		if (!this.chaos) {
+			queueMicrotask(hand);
+			return;
+		}
+		const { duplicate, maxDelayMs, random } = this.chaos;
+		setTimeout(hand, random() * maxDelayMs);
+		if (random() < duplicate) setTimeout(hand, random() * maxDelayMs);
+	}
+}
+
+export class MemoryTransport extends Emitter<TransportEvents> implements Transport {
+	status: TransportStatus = 'offline';
+	readonly peers = new Set<PeerId>();
+
+	constructor(
+		private readonly network: MemoryNetwork,
+		readonly room: string,
+		readonly id: PeerId
+	) {
+		super();
+	}
+
+	connect(): void {
+		this.setStatus('online');
+		this.network.join(this);
+	}
+
+	send(peer: PeerId, data: Uint8Array): void {
+		if (this.peers.has(peer)) this.network.deliver(this, peer, data);
+	}
+
+	close(): void {
+		this.network.leave(this);
+		this.setStatus('offline');
+	}
+
+	/** @internal */ peerArrived(peer: PeerId): void {
+		this.peers.add(peer);
+		this.emit('peer-connected', peer);
+	}
+
+	/** @internal */ peerLeft(peer: PeerId): void {
+		if (this.peers.delete(peer)) this.emit('peer-disconnected', peer);
+	}
+
+	/** @internal */ receive(peer: PeerId, data: Uint8Array): void {
+		if (this.peers.has(peer)) this.emit('message', { peer, data });
+	}
+
+	private setStatus(status: TransportStatus): void {
+		if (this.status === status) return;
+		this.status = status;
+		this.emit('status', status);
+	}
+}

@@ -1,0 +1,29 @@
+/**
+ * The network as the core sees it: a room of peers that exchange opaque byte messages.
+ * Adapters (WebRTC over the signaling server, in-memory for tests) implement this; nothing above
+ * knows about sockets, ICE or chunking. Modelled on automerge-repo's NetworkAdapterInterface.
+ */
+import type { Emitter } from '../util/emitter';
+
+export type PeerId = string;
+
+/** `offline`: cannot reach the rendezvous point; `connecting`: trying; `online`: in the room. */
+export type TransportStatus = 'offline' | 'connecting' | 'online';
+
+export type TransportEvents = {
+	'peer-connected': PeerId;
+	'peer-disconnected': PeerId;
+	message: { peer: PeerId; data: Uint8Array };
+	status: TransportStatus;
+};
+
+export interface Transport extends Emitter<TransportEvents> {
+	readonly status: TransportStatus;
+	/** Peers with an open channel right now. */
+	readonly peers: ReadonlySet<PeerId>;
+	/** Joins the room and keeps trying to stay in it until `close`. */
+	connect(): void;
+	/** Delivers one whole message, in order, to one peer; messages of any size. */
+	send(peer: PeerId, data: Uint8Array): void;
+	close(): void;
+}
