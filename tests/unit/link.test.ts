@@ -18,7 +18,7 @@ afterEach(async () => {
 	await Promise.all(open.splice(0).map((device) => device.close()));
 });
 
-function nextState(emitter: LinkInvitation | LinkApproval, kind: LinkState['kind']): Promise<LinkState> {
+function nextState(emitter: { state: LinkState; on(event: 'state', listener: (state: LinkState) => void): () => void }, kind: LinkState['kind']): Promise<LinkState> {
 	return new Promise((resolve) => {
 		if (emitter.state.kind === kind) return resolve(emitter.state);
 		const stop = emitter.on('state', (state) => {

@@ -1,0 +1,165 @@
+/**
+ * A device's connection to the signaling server: one WebSocket shared by every room the device is
+ * in, reconnecting with exponential backoff and rejoining its rooms. Protocol: ./signaling-protocol.ts.
+ */
+import { Emitter } from '../util/emitter';
+import {
+	parseServerFrame,
+	SIGNALING_PATH,
+	type ClientFrame,
+	type ServerFrame,
+	type SignalData
+} from './signaling-protocol';
+import type { TransportStatus } from './types';
+
+/** The part of the WebSocket API used here; the browser's and the `ws` package's both fit. */
+export interface WebSocketLike {
+	readonly readyState: number;
+	onopen: ((event: unknown) => void) | null;
+	onclose: ((event: unknown) => void) | null;
+	onerror: ((event: unknown) => void) | null;
+	onmessage: ((event: { data: unknown }) => void) | null;
+	send(data: string): void;
+	close(): void;
+}
+export type WebSocketFactory = (url: string) => WebSocketLike;
+
+export type SignalingEvents = {
+	status: TransportStatus;
+	joined: { room: string; peers: string[] };
+	'peer-joined': { room: string; peer: string };
+	'peer-left': { room: string; peer: string };
+	signal: { room: string; from: string; data: SignalData };
+	/** The server went away: every peer id it gave out is void. */
+	reset: void;
+};
+
+const OPEN = 1;
+const MIN_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 15_000;
+
+/** Turns http(s)://host into ws(s)://host/signal. */
+export function signalingUrlFor(origin: string): string {
+	return origin.replace(/^http/, 'ws').replace(/\/$/, '') + SIGNALING_PATH;
+}
+
+export class SignalingClient extends Emitter<SignalingEvents> {
+	status: TransportStatus = 'offline';
+	self?: string;
+	/** Frames from the server that did not parse; they are dropped. */
+	rejectedFrames = 0;
+	private socket?: WebSocketLike;
+	private readonly rooms = new Set<string>();
+	private attempt = 0;
+	private retryTimer?: ReturnType<typeof setTimeout>;
+	private closed = false;
+
+	constructor(
+		private readonly url: string,
+		private readonly createSocket: WebSocketFactory = (url) => new WebSocket(url) as unknown as WebSocketLike
+	) {
+		super();
+	}
+
+	join(room: string): void {
+		this.rooms.add(room);
+		this.ensureSocket();
+		if (this.socket?.readyState === OPEN) this.send({ type: 'join', room });
+	}
+
+	leave(room: string): void {
+		if (!this.rooms.delete(room)) return;
+		if (this.socket?.readyState === OPEN) this.send({ type: 'leave', room });
+	}
+
+	signal(room: string, to: string, data: SignalData): void {
+		if (this.socket?.readyState === OPEN) this.send({ type: 'signal', room, to, data });
+	}
+
+	close(): void {
+		this.closed = true;
+		clearTimeout(this.retryTimer);
+		this.socket?.close();
+		this.setStatus('offline');
+	}
+
+	private ensureSocket(): void {
+		if (this.socket || this.closed) return;
+		this.setStatus('connecting');
+		let socket: WebSocketLike;
+		try {
+			socket = this.createSocket(this.url);
+		} catch {
+			this.scheduleRetry();
+			return;
+		}
+		this.socket = socket;
+		socket.onmessage = (event) => {
+			if (typeof event.data !== 'string') {
+				this.rejectedFrames++;
+				return;
+			}
+			let frame: ServerFrame;
+			try {
+				frame = parseServerFrame(event.data);
+			} catch {
+				this.rejectedFrames++;
+				return;
+			}
+			this.handle(frame);
+		};
+		socket.onclose = () => {
+			if (this.socket !== socket) return;
+			this.socket = undefined;
+			this.self = undefined;
+			this.emit('reset', undefined);
+			if (this.closed) return;
+			this.setStatus('offline');
+			this.scheduleRetry();
+		};
+		socket.onerror = () => {
+			// A close event follows; that is where reconnection starts.
+		};
+	}
+
+	private handle(frame: ServerFrame): void {
+		switch (frame.type) {
+			case 'welcome':
+				this.self = frame.self;
+				this.attempt = 0;
+				this.setStatus('online');
+				for (const room of this.rooms) this.send({ type: 'join', room });
+				break;
+			case 'joined':
+				if (this.rooms.has(frame.room)) this.emit('joined', { room: frame.room, peers: frame.peers });
+				break;
+			case 'peer-joined':
+			case 'peer-left':
+				if (this.rooms.has(frame.room)) this.emit(frame.type, { room: frame.room, peer: frame.peer });
+				break;
+			case 'signal':
+				if (this.rooms.has(frame.room)) this.emit('signal', { room: frame.room, from: frame.from, data: frame.data });
+				break;
+			case 'error':
+				// The server refused one of our frames; nothing to repair beyond what the next join does.
+				break;
+		}
+	}
+
+	private scheduleRetry(): void {
+		if (this.closed || this.rooms.size === 0) return;
+		const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** this.attempt++);
+		const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+		this.retryTimer = setTimeout(() => this.ensureSocket(), delay);
+	}
+
+	private send(frame: ClientFrame): void {
+		this.socket?.send(JSON.stringify(frame));
+	}
+
+	private setStatus(status: TransportStatus): void {
+		if (this.status === status) return;
+		this.status = status;
+		this.emit('status', status);
+	}
+}

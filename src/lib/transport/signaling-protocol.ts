@@ -1,0 +1,122 @@
+/**
+ * Signaling protocol: JSON text frames over one WebSocket (path /signal) between a device and the
+ * signaling server. The server only introduces peers of a room and forwards WebRTC signals; a room
+ * id is an opaque string derived on the devices, and a peer id is random per connection.
+ *
+ *   server → client  {"type":"welcome","self":P}                         on connect
+ *   client → server  {"type":"join","room":R}
+ *   server → client  {"type":"joined","room":R,"peers":[P…]}            who was there before you
+ *   server → others  {"type":"peer-joined","room":R,"peer":P}
+ *   client → server  {"type":"signal","room":R,"to":P,"data":D}         D: an SDP offer/answer or ICE candidate
+ *   server → P       {"type":"signal","room":R,"from":P,"data":D}
+ *   client → server  {"type":"leave","room":R}
+ *   server → others  {"type":"peer-left","room":R,"peer":P}              also when a socket closes
+ *   server → client  {"type":"error","code":C,"message":M}              a refused frame; the socket stays
+ *
+ * The newcomer of a room starts the WebRTC offer to each peer it finds there, so two peers never
+ * offer to each other at once.
+ */
+
+export const SIGNALING_PATH = '/signal';
+export const MAX_SIGNALING_FRAME_BYTES = 64 * 1024;
+export const MAX_ROOMS_PER_CONNECTION = 8;
+const ROOM_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
+const PEER_PATTERN = /^[a-f0-9]{16}$/;
+
+/** What a WebRTC stack hands to the other side: SDP and ICE candidates, as plain JSON. */
+export type SignalData = Record<string, unknown>;
+
+export type ClientFrame =
+	| { type: 'join'; room: string }
+	| { type: 'leave'; room: string }
+	| { type: 'signal'; room: string; to: string; data: SignalData };
+
+export type ServerFrame =
+	| { type: 'welcome'; self: string }
+	| { type: 'joined'; room: string; peers: string[] }
+	| { type: 'peer-joined'; room: string; peer: string }
+	| { type: 'peer-left'; room: string; peer: string }
+	| { type: 'signal'; room: string; from: string; data: SignalData }
+	| { type: 'error'; code: SignalingErrorCode; message: string };
+
+export type SignalingErrorCode = 'malformed' | 'too-large' | 'too-many-rooms' | 'not-in-room';
+
+export class SignalingFrameError extends Error {
+	constructor(
+		readonly code: SignalingErrorCode,
+		message: string
+	) {
+		super(message);
+		this.name = 'SignalingFrameError';
+	}
+}
+
+export function isRoomId(value: unknown): value is string {
+	return typeof value === 'string' && ROOM_PATTERN.test(value);
+}
+
+export function isPeerId(value: unknown): value is string {
+	return typeof value === 'string' && PEER_PATTERN.test(value);
+}
+
+function isSignalData(value: unknown): value is SignalData {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseObject(text: string): Record<string, unknown> {
+	if (text.length > MAX_SIGNALING_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
+	let value: unknown;
+	try {
+		value = JSON.parse(text);
+	} catch {
+		throw new SignalingFrameError('malformed', 'not JSON');
+	}
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+		throw new SignalingFrameError('malformed', 'not an object');
+	}
+	return value as Record<string, unknown>;
+}
+
+export function parseClientFrame(text: string): ClientFrame {
+	const frame = parseObject(text);
+	if (!isRoomId(frame.room)) throw new SignalingFrameError('malformed', 'bad room id');
+	switch (frame.type) {
+		case 'join':
+		case 'leave':
+			return { type: frame.type, room: frame.room };
+		case 'signal':
+			if (!isPeerId(frame.to) || !isSignalData(frame.data)) throw new SignalingFrameError('malformed', 'bad signal');
+			return { type: 'signal', room: frame.room, to: frame.to, data: frame.data };
+		default:
+			throw new SignalingFrameError('malformed', 'unknown frame type');
+	}
+}
+
+export function parseServerFrame(text: string): ServerFrame {
+	const frame = parseObject(text);
+	switch (frame.type) {
+		case 'welcome':
+			if (isPeerId(frame.self)) return { type: 'welcome', self: frame.self };
+			break;
+		case 'joined':
+			if (isRoomId(frame.room) && Array.isArray(frame.peers) && frame.peers.every(isPeerId)) {
+				return { type: 'joined', room: frame.room, peers: frame.peers };
+			}
+			break;
+		case 'peer-joined':
+		case 'peer-left':
+			if (isRoomId(frame.room) && isPeerId(frame.peer)) return { type: frame.type, room: frame.room, peer: frame.peer };
+			break;
+		case 'signal':
+			if (isRoomId(frame.room) && isPeerId(frame.from) && isSignalData(frame.data)) {
+				return { type: 'signal', room: frame.room, from: frame.from, data: frame.data };
+			}
+			break;
+		case 'error':
+			if (typeof frame.code === 'string' && typeof frame.message === 'string') {
+				return { type: 'error', code: frame.code as SignalingErrorCode, message: frame.message };
+			}
+			break;
+	}
+	throw new SignalingFrameError('malformed', 'unexpected server frame');
+}

@@ -1,0 +1,154 @@
+/**
+ * The Transport adapter for real devices: WebRTC data channels (simple-peer), introduced through
+ * the signaling server. Messages are cut into 16 KiB chunks (./framing.ts) and written through
+ * simple-peer's stream interface, which waits while the channel's buffer is full.
+ */
+import type SimplePeer from 'simple-peer';
+import { Emitter } from '../util/emitter';
+import { FramingError, Reassembler, splitMessage } from './framing';
+import type { SignalingClient } from './signaling-client';
+import type { SignalData } from './signaling-protocol';
+import type { PeerId, Transport, TransportEvents, TransportStatus } from './types';
+
+export type PeerFactory = (options: SimplePeer.Options) => SimplePeer.Instance;
+
+interface Link {
+	peer: SimplePeer.Instance;
+	connected: boolean;
+	reassembler: Reassembler;
+	queue: Uint8Array[];
+	writing: boolean;
+}
+
+export class WebRtcTransport extends Emitter<TransportEvents> implements Transport {
+	readonly peers = new Set<PeerId>();
+	private readonly links = new Map<PeerId, Link>();
+	private readonly unsubscribe: (() => void)[] = [];
+	private afterReset = false;
+	/** Chunks that did not form a valid message; dropped. */
+	rejectedChunks = 0;
+
+	constructor(
+		private readonly room: string,
+		private readonly signaling: SignalingClient,
+		private readonly createPeer: PeerFactory,
+		private readonly iceServers: RTCIceServer[] = []
+	) {
+		super();
+	}
+
+	get status(): TransportStatus {
+		return this.signaling.status;
+	}
+
+	connect(): void {
+		if (this.unsubscribe.length > 0) return;
+		this.unsubscribe.push(
+			this.signaling.on('status', (status) => this.emit('status', status)),
+			this.signaling.on('reset', () => {
+				this.afterReset = true;
+			}),
+			this.signaling.on('joined', ({ room, peers }) => {
+				if (room !== this.room) return;
+				// Peer ids from before the server went away are void; rebuild every channel under new ones.
+				if (this.afterReset) for (const peer of [...this.links.keys()]) this.drop(peer);
+				this.afterReset = false;
+				for (const peer of peers) if (!this.links.has(peer)) this.open(peer, true);
+			}),
+			this.signaling.on('peer-left', ({ room, peer }) => {
+				// A live data channel outlives the signaling socket that introduced it; it closes by itself.
+				if (room === this.room && !this.links.get(peer)?.connected) this.drop(peer);
+			}),
+			this.signaling.on('signal', ({ room, from, data }) => {
+				if (room !== this.room) return;
+				const link = this.links.get(from) ?? this.open(from, false);
+				try {
+					link.peer.signal(data as unknown as SimplePeer.SignalData);
+				} catch {
+					this.drop(from);
+				}
+			})
+		);
+		this.signaling.join(this.room);
+	}
+
+	send(peer: PeerId, data: Uint8Array): void {
+		const link = this.links.get(peer);
+		if (!link?.connected) return;
+		link.queue.push(...splitMessage(data));
+		void this.flush(link);
+	}
+
+	close(): void {
+		for (const stop of this.unsubscribe.splice(0)) stop();
+		this.signaling.leave(this.room);
+		for (const peer of [...this.links.keys()]) this.drop(peer);
+	}
+
+	private open(peerId: PeerId, initiator: boolean): Link {
+		const peer = this.createPeer({ initiator, trickle: true, config: { iceServers: this.iceServers } });
+		const link: Link = { peer, connected: false, reassembler: new Reassembler(), queue: [], writing: false };
+		this.links.set(peerId, link);
+		peer.on('signal', (data: unknown) => this.signaling.signal(this.room, peerId, data as SignalData));
+		// simple-peer can hand over data before it reports 'connect' (it waits for stats first).
+		const markConnected = () => {
+			if (this.links.get(peerId) !== link || link.connected) return;
+			link.connected = true;
+			this.peers.add(peerId);
+			this.emit('peer-connected', peerId);
+		};
+		peer.on('connect', markConnected);
+		peer.on('data', (chunk: Uint8Array) => {
+			markConnected();
+			let message: Uint8Array | undefined;
+			try {
+				message = link.reassembler.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+			} catch (error) {
+				if (!(error instanceof FramingError)) throw error;
+				this.rejectedChunks++;
+				return;
+			}
+			if (message) this.emit('message', { peer: peerId, data: message });
+		});
+		peer.on('close', () => {
+			if (this.links.get(peerId) === link) this.drop(peerId);
+		});
+		peer.on('error', () => {
+			if (this.links.get(peerId) === link) this.drop(peerId);
+		});
+		return link;
+	}
+
+	/** Writes queued chunks, pausing whenever simple-peer reports its buffer full. */
+	private async flush(link: Link): Promise<void> {
+		if (link.writing) return;
+		link.writing = true;
+		try {
+			while (link.queue.length > 0 && !link.peer.destroyed) {
+				const chunk = link.queue.shift()!;
+				if (!link.peer.write(chunk)) {
+					await new Promise<void>((resolve) => {
+						const done = () => {
+							link.peer.off('drain', done);
+							link.peer.off('close', done);
+							resolve();
+						};
+						link.peer.on('drain', done);
+						link.peer.on('close', done);
+					});
+				}
+			}
+		} finally {
+			link.writing = false;
+		}
+	}
+
+	private drop(peerId: PeerId): void {
+		const link = this.links.get(peerId);
+		if (!link) return;
+		this.links.delete(peerId);
+		link.queue = [];
+		link.peer.destroy();
+		if (this.peers.delete(peerId)) this.emit('peer-disconnected', peerId);
+	}
+}

@@ -1,0 +1,121 @@
+import 'fake-indexeddb/auto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LinkApproval, LinkInvitation, type LinkState } from '../../src/lib/account/link';
+import { Device, type AccountBundle } from '../../src/lib/device';
+import { IndexedDbDocumentStore, IndexedDbKeyValueStore } from '../../src/lib/storage/indexeddb';
+import { MAX_CHUNK_BYTES, splitMessage } from '../../src/lib/transport/framing';
+import { WebRtcTransport } from '../../src/lib/transport/webrtc';
+import { startSignalingServer, type SignalingServer } from '../../signaling/server';
+import { texts, until } from '../helpers/devices';
+import { nodePeer, nodeSignaling, webRtcPlatform } from '../helpers/node-webrtc';
+
+let server: SignalingServer;
+const cleanup: (() => unknown)[] = [];
+
+beforeAll(async () => {
+	server = await startSignalingServer({ port: 0, host: '127.0.0.1' });
+});
+afterEach(async () => {
+	for (const step of cleanup.splice(0).reverse()) await step();
+});
+afterAll(async () => {
+	await server.close();
+});
+
+function whenLinkState(emitter: { state: LinkState; on(e: 'state', l: (s: LinkState) => void): () => void }, kind: LinkState['kind']) {
+	return new Promise<LinkState>((resolve) => {
+		if (emitter.state.kind === kind) return resolve(emitter.state);
+		emitter.on('state', (state) => state.kind === kind && resolve(state));
+	});
+}
+
+async function link(primary: Device, platform: ReturnType<typeof webRtcPlatform>, name: string): Promise<Device> {
+	const invitation = new LinkInvitation(name, platform.transport, platform.clock);
+	const bundle = new Promise<AccountBundle>((resolve) => invitation.on('bundle', resolve));
+	invitation.start();
+	const primaryPlatform = webRtcPlatform(server.url);
+	cleanup.push(() => primaryPlatform.signaling.close());
+	const approval = new LinkApproval(invitation.payload, primary, primaryPlatform.transport, Date.now);
+	approval.start();
+	await whenLinkState(approval, 'confirm');
+	approval.confirm();
+	const device = await Device.joinAccount(platform, await bundle);
+	await whenLinkState(approval, 'linked');
+	return device;
+}
+
+describe('over real WebRTC and the real signaling server', () => {
+	it('moves messages far larger than one data-channel chunk, whole and in order', async () => {
+		const a = nodeSignaling(server.url);
+		const b = nodeSignaling(server.url);
+		cleanup.push(() => a.close(), () => b.close());
+		const room = 'r'.repeat(32);
+		const left = new WebRtcTransport(room, a, nodePeer);
+		const right = new WebRtcTransport(room, b, nodePeer);
+		cleanup.push(() => left.close(), () => right.close());
+		const received: Uint8Array[] = [];
+		right.on('message', ({ data }) => received.push(data));
+		const connected = new Promise<string>((resolve) => left.on('peer-connected', resolve));
+		left.connect();
+		right.connect();
+		const peer = await connected;
+		const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i % 251);
+		expect(splitMessage(big).every((chunk) => chunk.length <= MAX_CHUNK_BYTES)).toBe(true);
+		left.send(peer, new Uint8Array([1]));
+		left.send(peer, big);
+		left.send(peer, new Uint8Array([3]));
+		await new Promise<void>((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error('not all received')), 20_000);
+			right.on('message', () => received.length === 3 && (clearTimeout(timer), resolve()));
+		});
+		expect(received[0]).toEqual(new Uint8Array([1]));
+		// Compared as a Buffer: a deep equality over three million elements would take seconds.
+		expect(Buffer.compare(Buffer.from(received[1]!), Buffer.from(big))).toBe(0);
+		expect(received[2]).toEqual(new Uint8Array([3]));
+	});
+
+	it('links two devices, syncs history both ways, and keeps companions talking without the primary', async () => {
+		const primaryPlatform = webRtcPlatform(server.url, {
+			records: new IndexedDbKeyValueStore('primary-records'),
+			documents: new IndexedDbDocumentStore('primary-doc:')
+		});
+		const primary = await Device.createAccount(primaryPlatform, 'Ada', 'Laptop');
+		cleanup.push(() => primaryPlatform.signaling.close());
+		for (let i = 0; i < 50; i++) await primary.sendMessage('self', `history ${i}`);
+		primary.connect();
+
+		const phonePlatform = webRtcPlatform(server.url);
+		const phone = await link(primary, phonePlatform, 'Phone');
+		cleanup.push(() => phone.close(), () => phonePlatform.signaling.close());
+		phone.connect();
+		await until([phone], () => texts(phone).length === 50, 20_000);
+
+		const tabletPlatform = webRtcPlatform(server.url);
+		const tablet = await link(primary, tabletPlatform, 'Tablet');
+		cleanup.push(() => tablet.close(), () => tabletPlatform.signaling.close());
+		tablet.connect();
+		await until([tablet], () => texts(tablet).length === 50 && tablet.devices.length === 3, 20_000);
+
+		await phone.sendMessage('self', 'from the phone');
+		await until([primary, tablet], () => texts(primary).includes('from the phone') && texts(tablet).includes('from the phone'), 20_000);
+
+		await primary.close();
+		primaryPlatform.signaling.close();
+		await until([phone, tablet], () => phone.connection.peers === 1 && tablet.connection.peers === 1, 20_000);
+		await tablet.sendMessage('self', 'primary is switched off');
+		await until([phone], () => texts(phone).includes('primary is switched off'), 20_000);
+
+		// The primary's IndexedDB kept everything: it comes back with its history and catches up.
+		const revivedPlatform = webRtcPlatform(server.url, {
+			records: new IndexedDbKeyValueStore('primary-records'),
+			documents: new IndexedDbDocumentStore('primary-doc:')
+		});
+		const revived = await Device.restore(revivedPlatform);
+		expect(revived).toBeDefined();
+		cleanup.push(() => revived!.close(), () => revivedPlatform.signaling.close());
+		expect(texts(revived!)).toContain('from the phone');
+		revived!.connect();
+		await until([revived!], () => texts(revived!).includes('primary is switched off'), 20_000);
+		expect(revived!.devices.map((d) => d.name)).toEqual(['Laptop', 'Phone', 'Tablet']);
+	});
+});
