@@ -169,7 +169,8 @@ export class LinkInvitation extends Emitter<{ state: LinkState; bundle: AccountB
 	private expiryTimer?: ReturnType<typeof setTimeout>;
 
 	constructor(
-		private readonly deviceName: string,
+		/** May change until the primary answers; it is sent then. */
+		public deviceName: string,
 		private readonly openTransport: (room: string) => Transport,
 		clock: Clock
 	) {
