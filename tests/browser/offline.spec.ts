@@ -1,0 +1,49 @@
+import { expect, test } from '@playwright/test';
+import { fileURLToPath } from 'node:url';
+import { startSignalingServer, type SignalingServer } from '../../signaling/server';
+import { approveByPaste, createAccount, launch, openDevice, openSelfChat, send, showLinkCode } from './devices';
+
+const PORT = 4392;
+const staticDir = fileURLToPath(new URL('../../build', import.meta.url));
+const start = () => startSignalingServer({ port: PORT, host: '0.0.0.0', staticDir });
+
+test('the signaling server goes away and comes back: the app says so, keeps working, and catches up', async () => {
+	let server: SignalingServer | undefined = await start();
+	const baseURL = `http://localhost:${PORT}`;
+	const browser = await launch();
+	try {
+		const primary = await openDevice(browser, baseURL);
+		const phone = await openDevice(browser, baseURL);
+		await createAccount(primary.page, 'Ada', 'Laptop');
+		await approveByPaste(primary.page, phone.page, await showLinkCode(phone.page, 'Phone'));
+		await openSelfChat(primary.page);
+		await openSelfChat(phone.page);
+		await expect(primary.page.getByTestId('peers')).toHaveText('1 other device(s) connected');
+
+		await server.close();
+		server = undefined;
+		const offline = 'Offline: messages are kept and sent when your devices meet again';
+		await expect(primary.page.getByTestId('network')).toHaveText(offline);
+		await expect(phone.page.getByTestId('network')).toHaveText(offline);
+		// The devices' direct channel does not need the server.
+		await send(primary.page, 'sent while the server is down');
+		await expect(phone.page.getByTestId('messages')).toContainText('sent while the server is down');
+
+		await phone.page.close();
+		await send(primary.page, 'written while the phone was closed');
+		// With no server at all, the app still opens from the device and shows its data.
+		await primary.page.reload();
+		await expect(primary.page.getByTestId('messages')).toContainText('written while the phone was closed');
+
+		server = await start();
+		await expect(primary.page.getByTestId('network')).toHaveText('Online', { timeout: 30_000 });
+		const reopened = await phone.context.newPage();
+		await reopened.goto('/chat?id=self');
+		await expect(reopened.getByTestId('messages')).toContainText('written while the phone was closed');
+		await send(reopened, 'back online');
+		await expect(primary.page.getByTestId('messages')).toContainText('back online');
+	} finally {
+		await browser.close();
+		await server?.close();
+	}
+});
