@@ -124,7 +124,7 @@ test('an expired QR is refused on both devices and changes nothing', async ({ ba
 	}
 });
 
-test('a link that is not ours gets a clear message', async ({ baseURL }) => {
+test('a link that is not ours gets a clear message, in English and in Dutch', async ({ baseURL }) => {
 	const browser = await launch();
 	try {
 		const primary = await openDevice(browser, baseURL!);
@@ -134,6 +134,14 @@ test('a link that is not ours gets a clear message', async ({ baseURL }) => {
 		await primary.page.getByTestId('paste-link').fill('https://example.com/some/other/thing');
 		await primary.page.getByTestId('use-link').click();
 		await expect(primary.page.getByTestId('link-error')).toHaveText('This is not a Samen link code.');
+
+		await primary.page.goto('/settings');
+		await primary.page.getByTestId('language').selectOption('nl');
+		await expect(primary.page.getByRole('heading', { level: 1 })).toHaveText('Instellingen');
+		await primary.page.getByTestId('link-device').click();
+		await primary.page.getByTestId('paste-link').fill('samen1.kapot');
+		await primary.page.getByTestId('use-link').click();
+		await expect(primary.page.getByTestId('link-error')).toHaveText('Dit is geen koppelcode van Samen.');
 	} finally {
 		await browser.close();
 	}
