@@ -3,11 +3,22 @@
  * and joins them again. The channel is ordered and reliable, so one header byte suffices:
  *
  *   chunk = [0x00 more follows | 0x01 last chunk of this message][up to 16383 bytes]
+ *   ping  = [0x02]   answered by   pong = [0x03]   (liveness, never part of a message)
  */
 export const MAX_CHUNK_BYTES = 16 * 1024;
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const MORE = 0;
 const LAST = 1;
+export const PING = new Uint8Array([2]);
+export const PONG = new Uint8Array([3]);
+
+export function isPing(chunk: Uint8Array): boolean {
+	return chunk.length === 1 && chunk[0] === PING[0];
+}
+
+export function isPong(chunk: Uint8Array): boolean {
+	return chunk.length === 1 && chunk[0] === PONG[0];
+}
 
 export function splitMessage(message: Uint8Array, chunkBytes = MAX_CHUNK_BYTES): Uint8Array[] {
 	const room = chunkBytes - 1;

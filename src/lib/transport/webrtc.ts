@@ -2,15 +2,24 @@
  * The Transport adapter for real devices: WebRTC data channels (simple-peer), introduced through
  * the signaling server. Messages are cut into 16 KiB chunks (./framing.ts) and written through
  * simple-peer's stream interface, which waits while the channel's buffer is full.
+ *
+ * A device that vanishes (tab closed, phone asleep, network gone) often closes nothing, and
+ * WebRTC's own consent check takes half a minute to notice; so each channel is pinged, and a peer
+ * silent for LIVENESS_TIMEOUT_MS is dropped. When the signaling server reports that a peer left,
+ * it is probed at once.
  */
 import type SimplePeer from 'simple-peer';
 import { Emitter } from '../util/emitter';
-import { FramingError, Reassembler, splitMessage } from './framing';
+import { FramingError, isPing, isPong, PING, PONG, Reassembler, splitMessage } from './framing';
 import type { SignalingClient } from './signaling-client';
 import type { SignalData } from './signaling-protocol';
 import type { PeerId, Transport, TransportEvents, TransportStatus } from './types';
 
 export type PeerFactory = (options: SimplePeer.Options) => SimplePeer.Instance;
+
+export const PING_INTERVAL_MS = 3_000;
+export const LIVENESS_TIMEOUT_MS = 10_000;
+const PROBE_TIMEOUT_MS = 2_500;
 
 interface Link {
 	peer: SimplePeer.Instance;
@@ -18,6 +27,7 @@ interface Link {
 	reassembler: Reassembler;
 	queue: Uint8Array[];
 	writing: boolean;
+	lastHeard: number;
 }
 
 export class WebRtcTransport extends Emitter<TransportEvents> implements Transport {
@@ -25,6 +35,7 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 	private readonly links = new Map<PeerId, Link>();
 	private readonly unsubscribe: (() => void)[] = [];
 	private afterReset = false;
+	private heartbeat?: ReturnType<typeof setInterval>;
 	/** Chunks that did not form a valid message; dropped. */
 	rejectedChunks = 0;
 
@@ -56,8 +67,15 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 				for (const peer of peers) if (!this.links.has(peer)) this.open(peer, true);
 			}),
 			this.signaling.on('peer-left', ({ room, peer }) => {
-				// A live data channel outlives the signaling socket that introduced it; it closes by itself.
-				if (room === this.room && !this.links.get(peer)?.connected) this.drop(peer);
+				if (room !== this.room) return;
+				const link = this.links.get(peer);
+				if (!link?.connected) return this.drop(peer);
+				// A live data channel may outlive the socket that introduced it: ask before dropping.
+				const asked = Date.now();
+				this.write(link, PING);
+				setTimeout(() => {
+					if (this.links.get(peer) === link && link.lastHeard < asked) this.drop(peer);
+				}, PROBE_TIMEOUT_MS);
 			}),
 			this.signaling.on('signal', ({ room, from, data }) => {
 				if (room !== this.room) return;
@@ -70,16 +88,31 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 			})
 		);
 		this.signaling.join(this.room);
+		this.heartbeat = setInterval(() => this.checkLiveness(), PING_INTERVAL_MS);
+	}
+
+	private checkLiveness(): void {
+		const now = Date.now();
+		for (const [peer, link] of this.links) {
+			if (!link.connected) continue;
+			if (now - link.lastHeard > LIVENESS_TIMEOUT_MS) this.drop(peer);
+			else this.write(link, PING);
+		}
 	}
 
 	send(peer: PeerId, data: Uint8Array): void {
 		const link = this.links.get(peer);
 		if (!link?.connected) return;
-		link.queue.push(...splitMessage(data));
+		for (const chunk of splitMessage(data)) this.write(link, chunk);
+	}
+
+	private write(link: Link, chunk: Uint8Array): void {
+		link.queue.push(chunk);
 		void this.flush(link);
 	}
 
 	close(): void {
+		clearInterval(this.heartbeat);
 		for (const stop of this.unsubscribe.splice(0)) stop();
 		this.signaling.leave(this.room);
 		for (const peer of [...this.links.keys()]) this.drop(peer);
@@ -87,22 +120,27 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 
 	private open(peerId: PeerId, initiator: boolean): Link {
 		const peer = this.createPeer({ initiator, trickle: true, config: { iceServers: this.iceServers } });
-		const link: Link = { peer, connected: false, reassembler: new Reassembler(), queue: [], writing: false };
+		const link: Link = { peer, connected: false, reassembler: new Reassembler(), queue: [], writing: false, lastHeard: Date.now() };
 		this.links.set(peerId, link);
 		peer.on('signal', (data: unknown) => this.signaling.signal(this.room, peerId, data as SignalData));
 		// simple-peer can hand over data before it reports 'connect' (it waits for stats first).
 		const markConnected = () => {
 			if (this.links.get(peerId) !== link || link.connected) return;
 			link.connected = true;
+			link.lastHeard = Date.now();
 			this.peers.add(peerId);
 			this.emit('peer-connected', peerId);
 		};
 		peer.on('connect', markConnected);
-		peer.on('data', (chunk: Uint8Array) => {
+		peer.on('data', (data: Uint8Array) => {
 			markConnected();
+			link.lastHeard = Date.now();
+			const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+			if (isPing(chunk)) return this.write(link, PONG);
+			if (isPong(chunk)) return;
 			let message: Uint8Array | undefined;
 			try {
-				message = link.reassembler.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+				message = link.reassembler.push(chunk);
 			} catch (error) {
 				if (!(error instanceof FramingError)) throw error;
 				this.rejectedChunks++;
