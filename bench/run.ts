@@ -48,7 +48,8 @@ async function primaryWith(server: SignalingServer, messages: number) {
 	const platform = webRtcPlatform(server.url);
 	const start = Date.now() - 360 * DAY;
 	let n = 0;
-	platform.clock = () => start + Math.floor((n++ / messages) * 360 * DAY);
+	// Spreads the history evenly over the last 360 days.
+	platform.clock = () => start + Math.floor((n++ / Math.max(1, messages)) * 360 * DAY);
 	const primary = await Device.createAccount(platform, 'Bench', 'Primary');
 	for (let i = 0; i < messages; i++) await primary.sendMessage('self', `message ${i} ${'x'.repeat(20 + (i % 200))}`);
 	platform.clock = () => Date.now();
@@ -56,7 +57,8 @@ async function primaryWith(server: SignalingServer, messages: number) {
 	return { primary, platform };
 }
 
-async function linkAndSync(server: SignalingServer, messages: number): Promise<{ ms: number; topics: number }> {
+/** A primary holding `messages` messages, and a phone linked to it through the real link flow. */
+async function linkedPair(server: SignalingServer, messages: number) {
 	const { primary, platform } = await primaryWith(server, messages);
 	const phonePlatform = webRtcPlatform(server.url);
 	const approvalPlatform = webRtcPlatform(server.url);
@@ -71,28 +73,18 @@ async function linkAndSync(server: SignalingServer, messages: number): Promise<{
 	const phone = await Device.joinAccount(phonePlatform, await bundle);
 	phone.connect();
 	await whenTrue(phone, () => phone.connection.syncedPeers > 0 && phone.messages('self').length === messages);
-	const ms = performance.now() - confirmedAt;
+	const syncedAfterMs = performance.now() - confirmedAt;
+	return { primary, phone, syncedAfterMs };
+}
+
+async function linkAndSync(server: SignalingServer, messages: number): Promise<{ ms: number; topics: number }> {
+	const { phone, syncedAfterMs } = await linkedPair(server, messages);
 	const topics = new Set(phone.messages('self').map((m) => new Date(m.sentAt).toISOString().slice(0, 7))).size;
-	await phone.close();
-	await primary.close();
-	for (const p of [platform, phonePlatform, approvalPlatform]) p.signaling.close();
-	return { ms, topics };
+	return { ms: syncedAfterMs, topics };
 }
 
 async function latency(server: SignalingServer, count: number): Promise<number[]> {
-	const { primary, platform } = await primaryWith(server, 0);
-	const phonePlatform = webRtcPlatform(server.url);
-	const approvalPlatform = webRtcPlatform(server.url);
-	const invitation = new LinkInvitation('Phone', phonePlatform.transport, phonePlatform.clock);
-	const bundle = new Promise<AccountBundle>((resolve) => invitation.on('bundle', resolve));
-	invitation.start();
-	const approval = new LinkApproval(invitation.payload, primary, approvalPlatform.transport, Date.now);
-	approval.start();
-	await whenState(approval, 'confirm');
-	approval.confirm();
-	const phone = await Device.joinAccount(phonePlatform, await bundle);
-	phone.connect();
-	await whenTrue(phone, () => phone.connection.syncedPeers > 0);
+	const { primary, phone } = await linkedPair(server, 0);
 	const samples: number[] = [];
 	for (let i = 0; i < count; i++) {
 		const [sender, receiver] = i % 2 === 0 ? [primary, phone] : [phone, primary];
@@ -102,31 +94,25 @@ async function latency(server: SignalingServer, count: number): Promise<number[]
 		await whenTrue(receiver, () => receiver.messages('self').at(-1)?.text === text);
 		samples.push(performance.now() - started);
 	}
-	await phone.close();
-	await primary.close();
-	for (const p of [platform, phonePlatform, approvalPlatform]) p.signaling.close();
 	return samples.sort((a, b) => a - b);
 }
 
-/** One case per child process: several WebRTC stacks torn down in one Node process can deadlock
- * @roamhq/wrtc's synchronous send (seen here), which would measure the binding, not Samen. */
+/** One case per child process, which exits without tearing its WebRTC connections down: closing
+ * @roamhq/wrtc peer connections, or running several cases in one process, sometimes blocked the
+ * event loop for good here, which would measure the binding rather than Samen. */
 async function runCase(name: string): Promise<[string, string][]> {
 	const server = await startSignalingServer({ port: 0, host: '127.0.0.1' });
-	try {
-		const [kind, size] = name.split(':');
-		if (kind === 'link') {
-			const messages = Number(size);
-			const { ms, topics } = await linkAndSync(server, messages);
-			return [[`link → history synced, ${messages.toLocaleString('en')} messages in ${topics} monthly documents`, `${ms.toFixed(0)} ms`]];
-		}
-		const samples = await latency(server, Number(size));
-		return [
-			[`send → display between two devices, p50 (${size} messages)`, `${percentile(samples, 50).toFixed(1)} ms`],
-			[`send → display between two devices, p99 (${size} messages)`, `${percentile(samples, 99).toFixed(1)} ms`]
-		];
-	} finally {
-		await server.close();
+	const [kind, size] = name.split(':');
+	if (kind === 'link') {
+		const messages = Number(size);
+		const { ms, topics } = await linkAndSync(server, messages);
+		return [[`link → history synced, ${messages.toLocaleString('en')} messages in ${topics} monthly documents`, `${ms.toFixed(0)} ms`]];
 	}
+	const samples = await latency(server, Number(size));
+	return [
+		[`send → display between two devices, p50 (${size} messages)`, `${percentile(samples, 50).toFixed(1)} ms`],
+		[`send → display between two devices, p99 (${size} messages)`, `${percentile(samples, 99).toFixed(1)} ms`]
+	];
 }
 
 function inChild(name: string): Promise<[string, string][]> {
