@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LinkApproval, LinkInvitation, type LinkState } from '../src/lib/account/link';
 import { Device, type AccountBundle } from '../src/lib/device';
+import { silentLogger } from '../signaling/log';
 import { startSignalingServer, type SignalingServer } from '../signaling/server';
 import { webRtcPlatform } from '../tests/helpers/node-webrtc';
 
@@ -101,7 +102,7 @@ async function latency(server: SignalingServer, count: number): Promise<number[]
  * @roamhq/wrtc peer connections, or running several cases in one process, sometimes blocked the
  * event loop for good here, which would measure the binding rather than Samen. */
 async function runCase(name: string): Promise<[string, string][]> {
-	const server = await startSignalingServer({ port: 0, host: '127.0.0.1' });
+	const server = await startSignalingServer({ port: 0, host: '127.0.0.1', log: silentLogger });
 	const [kind, size] = name.split(':');
 	if (kind === 'link') {
 		const messages = Number(size);

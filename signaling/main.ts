@@ -1,21 +1,32 @@
 import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { ConfigError, configFromEnv } from './config';
+import { jsonLogger } from './log';
 import { startSignalingServer } from './server';
 
-const port = Number(process.env.PORT ?? 8787);
-const host = process.env.HOST ?? '0.0.0.0';
+let config;
+try {
+	config = configFromEnv();
+} catch (error) {
+	if (!(error instanceof ConfigError)) throw error;
+	console.error(`Samen cannot start: ${error.message}`);
+	process.exit(2);
+}
 const staticDir = fileURLToPath(new URL('../build', import.meta.url));
-
-const server = await startSignalingServer({ port, host, staticDir });
+const server = await startSignalingServer({ ...config, staticDir, log: jsonLogger() });
+const scheme = config.tls ? 'https' : 'http';
 const lan = Object.values(networkInterfaces())
 	.flat()
 	.filter((address) => address && address.family === 'IPv4' && !address.internal)
-	.map((address) => `http://${address!.address}:${server.port}`);
-console.log(`Samen is running: open http://localhost:${server.port}`);
-for (const url of lan) console.log(`  on this network: ${url} (the camera needs https or localhost)`);
+	.map((address) => `${scheme}://${address!.address}:${server.port}`);
+console.error(`Samen is running: open ${scheme}://localhost:${server.port}`);
+for (const url of lan) console.error(`  on this network: ${url}${config.tls ? '' : ' (the camera needs https or localhost)'}`);
 
+let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 	process.on(signal, () => {
+		if (stopping) return;
+		stopping = true;
 		void server.close().then(() => process.exit(0));
 	});
 }

@@ -1,9 +1,9 @@
 /**
  * Rooms of the signaling server: who is in which opaque room, and forwarding between them.
- * Protocol: ../src/lib/transport/signaling-protocol.ts. The server keeps no state beyond open sockets.
+ * Protocol: ../src/lib/transport/signaling-protocol.ts. Nothing here outlives the open sockets.
  */
 import {
-	MAX_ROOMS_PER_CONNECTION,
+	CLOSE_CODES,
 	parseClientFrame,
 	SignalingFrameError,
 	type ServerFrame
@@ -15,36 +15,56 @@ export interface Connection {
 	send(frame: ServerFrame): void;
 }
 
-export interface RoomStats {
-	framesForwarded: number;
-	framesRejected: number;
-}
+/** What to do with a connection after one of its frames: keep it, or close it with a code. */
+export type Verdict = { close: number; reason: string } | undefined;
+
+export type RejectReason = 'malformed' | 'too-large' | 'too-many-rooms' | 'too-fast' | 'not-in-room' | 'too-many-connections' | 'idle';
 
 export class Rooms {
 	private readonly members = new Map<string, Map<string, Connection>>();
-	readonly stats: RoomStats = { framesForwarded: 0, framesRejected: 0 };
+	framesForwarded = 0;
+	readonly rejected = new Map<RejectReason, number>();
+
+	constructor(private readonly maxRoomsPerConnection: number) {}
 
 	get roomCount(): number {
 		return this.members.size;
 	}
 
-	/** Handles one text frame from `from`; a bad frame is answered with an error frame and counted. */
-	receive(from: Connection, text: string): void {
+	countRejected(reason: RejectReason): void {
+		this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+	}
+
+	receive(from: Connection, text: string): Verdict {
+		let frame;
 		try {
-			const frame = parseClientFrame(text);
-			if (frame.type === 'join') this.join(from, frame.room);
-			else if (frame.type === 'leave') this.leave(from, frame.room);
-			else {
-				const target = this.members.get(frame.room)?.get(frame.to);
-				if (!from.rooms.has(frame.room) || !target) throw new SignalingFrameError('not-in-room', 'no such peer in this room');
-				target.send({ type: 'signal', room: frame.room, from: from.id, data: frame.data });
-				this.stats.framesForwarded++;
-			}
+			frame = parseClientFrame(text);
 		} catch (error) {
 			if (!(error instanceof SignalingFrameError)) throw error;
-			this.stats.framesRejected++;
-			from.send({ type: 'error', code: error.code, message: error.message });
+			this.countRejected(error.code === 'too-large' ? 'too-large' : 'malformed');
+			return { close: error.code === 'too-large' ? CLOSE_CODES.tooLarge : CLOSE_CODES.malformed, reason: error.message };
 		}
+		if (frame.type === 'join') {
+			if (from.rooms.has(frame.room)) return undefined;
+			if (from.rooms.size >= this.maxRoomsPerConnection) {
+				this.countRejected('too-many-rooms');
+				return { close: CLOSE_CODES.tooManyRooms, reason: `at most ${this.maxRoomsPerConnection} rooms per connection` };
+			}
+			this.join(from, frame.room);
+		} else if (frame.type === 'leave') {
+			this.leave(from, frame.room);
+		} else {
+			const target = this.members.get(frame.room)?.get(frame.to);
+			if (!from.rooms.has(frame.room) || !target) {
+				// A peer that just left is an ordinary race, not abuse: say so and keep the socket.
+				this.countRejected('not-in-room');
+				from.send({ type: 'error', code: 'not-in-room', message: 'no such peer in this room' });
+				return undefined;
+			}
+			target.send({ type: 'signal', room: frame.room, from: from.id, data: frame.data });
+			this.framesForwarded++;
+		}
+		return undefined;
 	}
 
 	disconnect(connection: Connection): void {
@@ -52,8 +72,6 @@ export class Rooms {
 	}
 
 	private join(connection: Connection, room: string): void {
-		if (connection.rooms.has(room)) return;
-		if (connection.rooms.size >= MAX_ROOMS_PER_CONNECTION) throw new SignalingFrameError('too-many-rooms', 'too many rooms');
 		let members = this.members.get(room);
 		if (!members) this.members.set(room, (members = new Map()));
 		connection.send({ type: 'joined', room, peers: [...members.keys()] });

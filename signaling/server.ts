@@ -1,52 +1,99 @@
 /**
- * One process for everything a device needs from a server: the built app over HTTP and the
+ * One process for everything a device needs from a server: the built app over HTTP(S) and the
  * signaling WebSocket at /signal. The server forwards WebRTC signals between peers of opaque rooms;
- * it never sees an account, a device name or a message.
+ * it never sees an account, a device name or a message. Every limit is per connection or per
+ * address, so one abusive client is closed without slowing the others.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { MAX_SIGNALING_FRAME_BYTES, SIGNALING_PATH, type ServerFrame } from '../src/lib/transport/signaling-protocol';
-import { Rooms, type Connection } from './rooms';
+import { CLOSE_CODES, SIGNALING_PATH, type ServerFrame } from '../src/lib/transport/signaling-protocol';
+import { DEFAULT_LIMITS, type Limits, type ServerConfig } from './config';
+import { jsonLogger, type Logger } from './log';
+import { Rooms, type Connection, type Verdict } from './rooms';
 import { staticFiles } from './static-files';
 
-export interface SignalingServerOptions {
-	port?: number;
-	host?: string;
-	/** Folder of the built app; without it only /signal and /healthz are served. */
+export interface SignalingServerOptions extends Partial<Omit<ServerConfig, 'limits'>> {
+	limits?: Partial<Limits>;
+	/** Folder of the built app; without it only /signal, /healthz and /metrics are served. */
 	staticDir?: string;
+	log?: Logger;
 }
 
 export interface SignalingServer {
-	readonly http: Server;
 	readonly rooms: Rooms;
 	readonly url: string;
 	readonly port: number;
+	readonly connectionCount: number;
+	metrics(): string;
+	/** Tells every client to reconnect elsewhere (1012), then stops. */
 	close(): Promise<void>;
 }
 
+interface ClientState {
+	connection: Connection;
+	address: string;
+	tokens: number;
+	refilledAt: number;
+	alive: boolean;
+}
+
 export async function startSignalingServer(options: SignalingServerOptions = {}): Promise<SignalingServer> {
-	const rooms = new Rooms();
+	const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+	const log = options.log ?? jsonLogger();
+	const iceServers = options.iceServers ?? [];
+	const allowedOrigins = options.allowedOrigins ?? 'same-origin';
+	const rooms = new Rooms(limits.maxRoomsPerConnection);
+	const clients = new Map<WebSocket, ClientState>();
+	const perAddress = new Map<string, number>();
 	const serveFile = options.staticDir ? staticFiles(options.staticDir) : undefined;
-	const http = createServer((request, response) => {
-		if (request.url === '/healthz') {
+
+	const handle = (request: IncomingMessage, response: ServerResponse) => {
+		const path = (request.url ?? '/').split('?')[0];
+		if (path === '/healthz') {
 			response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-			return;
+		} else if (path === '/metrics') {
+			response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics());
+		} else if (serveFile) {
+			void serveFile(request, response);
+		} else {
+			response.writeHead(404).end();
 		}
-		if (serveFile) void serveFile(request, response);
-		else response.writeHead(404).end();
-	});
-	const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SIGNALING_FRAME_BYTES });
+	};
+	const http: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handle) : createHttpServer(handle);
+	const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes });
+
 	http.on('upgrade', (request, socket, head) => {
 		if (new URL(request.url ?? '/', 'http://x').pathname !== SIGNALING_PATH) {
 			socket.destroy();
 			return;
 		}
-		wss.handleUpgrade(request, socket, head, (ws) => accept(ws));
+		if (!originAllowed(request)) {
+			rooms.countRejected('malformed');
+			log('origin-refused');
+			socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+			return;
+		}
+		wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request.socket.remoteAddress ?? 'unknown'));
 	});
 
-	function accept(ws: WebSocket): void {
+	function originAllowed(request: IncomingMessage): boolean {
+		const origin = request.headers.origin;
+		// Browsers always send Origin; its absence means a non-browser client, which no origin rule can stop.
+		if (!origin || allowedOrigins === 'any') return true;
+		if (allowedOrigins === 'same-origin') {
+			try {
+				return new URL(origin).host === request.headers.host;
+			} catch {
+				return false;
+			}
+		}
+		return allowedOrigins.includes(origin);
+	}
+
+	function accept(ws: WebSocket, address: string): void {
 		const connection: Connection = {
 			id: randomBytes(8).toString('hex'),
 			rooms: new Set(),
@@ -54,17 +101,87 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 				if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
 			}
 		};
+		const open = (perAddress.get(address) ?? 0) + 1;
+		perAddress.set(address, open);
+		const state: ClientState = { connection, address, tokens: limits.frameBurst, refilledAt: Date.now(), alive: true };
+		clients.set(ws, state);
+		ws.on('close', () => {
+			clients.delete(ws);
+			rooms.disconnect(connection);
+			const left = (perAddress.get(address) ?? 1) - 1;
+			if (left > 0) perAddress.set(address, left);
+			else perAddress.delete(address);
+		});
+		ws.on('error', () => ws.terminate());
+		if (open > limits.maxConnectionsPerIp) {
+			refuse(ws, { close: CLOSE_CODES.tooManyConnections, reason: `at most ${limits.maxConnectionsPerIp} connections per address` }, 'too-many-connections');
+			return;
+		}
+		ws.on('pong', () => (state.alive = true));
 		ws.on('message', (data, isBinary) => {
-			if (isBinary) {
-				rooms.stats.framesRejected++;
-				connection.send({ type: 'error', code: 'malformed', message: 'text frames only' });
+			state.alive = true;
+			if (!takeToken(state)) {
+				refuse(ws, { close: CLOSE_CODES.tooFast, reason: `at most ${limits.framesPerSecond} frames per second` }, 'too-fast');
 				return;
 			}
-			rooms.receive(connection, data.toString());
+			if (isBinary) {
+				refuse(ws, { close: CLOSE_CODES.malformed, reason: 'text frames only' }, 'malformed');
+				return;
+			}
+			const verdict = rooms.receive(connection, data.toString());
+			if (verdict) {
+				ws.close(verdict.close, verdict.reason);
+				log('frame-refused', { code: verdict.close, reason: verdict.reason });
+			}
 		});
-		ws.on('close', () => rooms.disconnect(connection));
-		ws.on('error', () => ws.terminate());
-		connection.send({ type: 'welcome', self: connection.id });
+		connection.send({ type: 'welcome', self: connection.id, iceServers });
+	}
+
+	function refuse(ws: WebSocket, verdict: NonNullable<Verdict>, reason: Parameters<Rooms['countRejected']>[0]): void {
+		rooms.countRejected(reason);
+		log('frame-refused', { code: verdict.close, reason: verdict.reason });
+		ws.close(verdict.close, verdict.reason);
+	}
+
+	function takeToken(state: ClientState): boolean {
+		const now = Date.now();
+		state.tokens = Math.min(limits.frameBurst, state.tokens + ((now - state.refilledAt) / 1000) * limits.framesPerSecond);
+		state.refilledAt = now;
+		if (state.tokens < 1) return false;
+		state.tokens -= 1;
+		return true;
+	}
+
+	// A socket that misses a whole round of pings is gone (a phone that lost its network says nothing).
+	const heartbeat = setInterval(() => {
+		for (const [ws, state] of clients) {
+			if (!state.alive) {
+				rooms.countRejected('idle');
+				ws.terminate();
+				continue;
+			}
+			state.alive = false;
+			ws.ping();
+		}
+	}, limits.idleTimeoutMs / 2);
+	heartbeat.unref();
+
+	function metrics(): string {
+		const lines = [
+			'# HELP samen_connections Open signaling connections.',
+			'# TYPE samen_connections gauge',
+			`samen_connections ${clients.size}`,
+			'# HELP samen_rooms Rooms with at least one connection.',
+			'# TYPE samen_rooms gauge',
+			`samen_rooms ${rooms.roomCount}`,
+			'# HELP samen_frames_forwarded_total Signals forwarded from one peer to another.',
+			'# TYPE samen_frames_forwarded_total counter',
+			`samen_frames_forwarded_total ${rooms.framesForwarded}`,
+			'# HELP samen_frames_rejected_total Frames and connections refused, by reason.',
+			'# TYPE samen_frames_rejected_total counter',
+			...[...rooms.rejected].map(([reason, count]) => `samen_frames_rejected_total{reason="${reason}"} ${count}`)
+		];
+		return lines.join('\n') + '\n';
 	}
 
 	await new Promise<void>((resolve, reject) => {
@@ -72,15 +189,26 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 		http.listen(options.port ?? 8787, options.host ?? '0.0.0.0', () => resolve());
 	});
 	const port = (http.address() as AddressInfo).port;
+	const scheme = options.tls ? 'https' : 'http';
+	log('listening', { port, tls: !!options.tls });
 	return {
-		http,
 		rooms,
 		port,
-		url: `http://127.0.0.1:${port}`,
+		url: `${scheme}://127.0.0.1:${port}`,
+		get connectionCount() {
+			return clients.size;
+		},
+		metrics,
 		async close() {
-			for (const client of wss.clients) client.terminate();
+			clearInterval(heartbeat);
+			log('shutting-down', { connections: clients.size });
+			const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+			for (const ws of clients.keys()) ws.close(CLOSE_CODES.restarting, 'server restarting');
+			await new Promise((resolve) => setTimeout(resolve, clients.size > 0 ? 200 : 0));
+			for (const ws of clients.keys()) ws.terminate();
 			wss.close();
-			await new Promise<void>((resolve) => http.close(() => resolve()));
+			http.closeAllConnections?.();
+			await closed;
 		}
 	};
 }

@@ -1,11 +1,12 @@
 import { expect, test } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
+import { silentLogger } from '../../signaling/log';
 import { startSignalingServer, type SignalingServer } from '../../signaling/server';
 import { approveByPaste, createAccount, launch, openDevice, openSelfChat, send, showLinkCode } from './devices';
 
 const PORT = 4392;
 const staticDir = fileURLToPath(new URL('../../build', import.meta.url));
-const start = () => startSignalingServer({ port: PORT, host: '0.0.0.0', staticDir });
+const start = () => startSignalingServer({ port: PORT, host: '0.0.0.0', staticDir, log: silentLogger });
 
 test('the signaling server goes away and comes back: the app says so, keeps working, and catches up', async () => {
 	let server: SignalingServer | undefined = await start();

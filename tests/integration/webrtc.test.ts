@@ -5,6 +5,7 @@ import { Device, type AccountBundle } from '../../src/lib/device';
 import { IndexedDbDocumentStore, IndexedDbKeyValueStore } from '../../src/lib/storage/indexeddb';
 import { MAX_CHUNK_BYTES, splitMessage } from '../../src/lib/transport/framing';
 import { WebRtcTransport } from '../../src/lib/transport/webrtc';
+import { silentLogger } from '../../signaling/log';
 import { startSignalingServer, type SignalingServer } from '../../signaling/server';
 import { texts, until } from '../helpers/devices';
 import { nodePeer, nodeSignaling, webRtcPlatform } from '../helpers/node-webrtc';
@@ -13,7 +14,7 @@ let server: SignalingServer;
 const cleanup: (() => unknown)[] = [];
 
 beforeAll(async () => {
-	server = await startSignalingServer({ port: 0, host: '127.0.0.1' });
+	server = await startSignalingServer({ port: 0, host: '127.0.0.1', log: silentLogger });
 });
 afterEach(async () => {
 	for (const step of cleanup.splice(0).reverse()) await step();

@@ -8,6 +8,7 @@ import {
 	SIGNALING_PATH,
 	type ClientFrame,
 	type ServerFrame,
+	type IceServer,
 	type SignalData
 } from './signaling-protocol';
 import type { TransportStatus } from './types';
@@ -46,6 +47,8 @@ export function signalingUrlFor(origin: string): string {
 export class SignalingClient extends Emitter<SignalingEvents> {
 	status: TransportStatus = 'offline';
 	self?: string;
+	/** STUN/TURN servers the signaling server recommends; none means direct (host) candidates only. */
+	iceServers: IceServer[] = [];
 	/** Frames from the server that did not parse; they are dropped. */
 	rejectedFrames = 0;
 	private socket?: WebSocketLike;
@@ -126,6 +129,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 		switch (frame.type) {
 			case 'welcome':
 				this.self = frame.self;
+				this.iceServers = frame.iceServers;
 				this.attempt = 0;
 				this.setStatus('online');
 				for (const room of this.rooms) this.send({ type: 'join', room });

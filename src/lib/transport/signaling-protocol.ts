@@ -3,7 +3,7 @@
  * signaling server. The server only introduces peers of a room and forwards WebRTC signals; a room
  * id is an opaque string derived on the devices, and a peer id is random per connection.
  *
- *   server → client  {"type":"welcome","self":P}                         on connect
+ *   server → client  {"type":"welcome","self":P,"iceServers":[…]}        on connect; STUN/TURN to use
  *   client → server  {"type":"join","room":R}
  *   server → client  {"type":"joined","room":R,"peers":[P…]}            who was there before you
  *   server → others  {"type":"peer-joined","room":R,"peer":P}
@@ -11,15 +11,36 @@
  *   server → P       {"type":"signal","room":R,"from":P,"data":D}
  *   client → server  {"type":"leave","room":R}
  *   server → others  {"type":"peer-left","room":R,"peer":P}              also when a socket closes
- *   server → client  {"type":"error","code":C,"message":M}              a refused frame; the socket stays
+ *   server → client  {"type":"error","code":C,"message":M}              a signal to a peer that has gone
+ *
+ * Frames the server will not take close the socket with a code and a reason (CLOSE_CODES); the
+ * client reconnects with backoff. A server going down for a restart closes with 1012.
  *
  * The newcomer of a room starts the WebRTC offer to each peer it finds there, so two peers never
  * offer to each other at once.
  */
 
 export const SIGNALING_PATH = '/signal';
-export const MAX_SIGNALING_FRAME_BYTES = 64 * 1024;
-export const MAX_ROOMS_PER_CONNECTION = 8;
+/** The largest frame either side parses; a server may set a lower limit. */
+export const MAX_SIGNALING_FRAME_BYTES = 256 * 1024;
+
+export const CLOSE_CODES = {
+	/** RFC 6455: a frame over the server's size limit. */
+	tooLarge: 1009,
+	/** RFC 6455: the server is restarting; reconnect. */
+	restarting: 1012,
+	malformed: 4400,
+	tooManyRooms: 4413,
+	tooFast: 4429,
+	tooManyConnections: 4430
+} as const;
+
+/** A STUN or TURN server, as RTCPeerConnection takes it. */
+export interface IceServer {
+	urls: string | string[];
+	username?: string;
+	credential?: string;
+}
 const ROOM_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
 const PEER_PATTERN = /^[a-f0-9]{16}$/;
 
@@ -32,14 +53,14 @@ export type ClientFrame =
 	| { type: 'signal'; room: string; to: string; data: SignalData };
 
 export type ServerFrame =
-	| { type: 'welcome'; self: string }
+	| { type: 'welcome'; self: string; iceServers: IceServer[] }
 	| { type: 'joined'; room: string; peers: string[] }
 	| { type: 'peer-joined'; room: string; peer: string }
 	| { type: 'peer-left'; room: string; peer: string }
 	| { type: 'signal'; room: string; from: string; data: SignalData }
 	| { type: 'error'; code: SignalingErrorCode; message: string };
 
-export type SignalingErrorCode = 'malformed' | 'too-large' | 'too-many-rooms' | 'not-in-room';
+export type SignalingErrorCode = 'malformed' | 'too-large' | 'not-in-room';
 
 export class SignalingFrameError extends Error {
 	constructor(
@@ -57,6 +78,17 @@ export function isRoomId(value: unknown): value is string {
 
 export function isPeerId(value: unknown): value is string {
 	return typeof value === 'string' && PEER_PATTERN.test(value);
+}
+
+function isIceServer(value: unknown): value is IceServer {
+	const server = value as IceServer;
+	return (
+		typeof server === 'object' &&
+		server !== null &&
+		(typeof server.urls === 'string' || (Array.isArray(server.urls) && server.urls.every((url) => typeof url === 'string'))) &&
+		(server.username === undefined || typeof server.username === 'string') &&
+		(server.credential === undefined || typeof server.credential === 'string')
+	);
 }
 
 function isSignalData(value: unknown): value is SignalData {
@@ -96,7 +128,10 @@ export function parseServerFrame(text: string): ServerFrame {
 	const frame = parseObject(text);
 	switch (frame.type) {
 		case 'welcome':
-			if (isPeerId(frame.self)) return { type: 'welcome', self: frame.self };
+			if (isPeerId(frame.self)) {
+				const iceServers = Array.isArray(frame.iceServers) ? frame.iceServers.filter(isIceServer) : [];
+				return { type: 'welcome', self: frame.self, iceServers };
+			}
 			break;
 		case 'joined':
 			if (isRoomId(frame.room) && Array.isArray(frame.peers) && frame.peers.every(isPeerId)) {

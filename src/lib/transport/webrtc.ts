@@ -42,8 +42,7 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 	constructor(
 		private readonly room: string,
 		private readonly signaling: SignalingClient,
-		private readonly createPeer: PeerFactory,
-		private readonly iceServers: RTCIceServer[] = []
+		private readonly createPeer: PeerFactory
 	) {
 		super();
 	}
@@ -119,7 +118,7 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 	}
 
 	private open(peerId: PeerId, initiator: boolean): Link {
-		const peer = this.createPeer({ initiator, trickle: true, config: { iceServers: this.iceServers } });
+		const peer = this.createPeer({ initiator, trickle: true, config: { iceServers: this.signaling.iceServers } });
 		const link: Link = { peer, connected: false, reassembler: new Reassembler(), queue: [], writing: false, lastHeard: Date.now() };
 		this.links.set(peerId, link);
 		peer.on('signal', (data: unknown) => this.signaling.signal(this.room, peerId, data as SignalData));

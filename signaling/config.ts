@@ -1,0 +1,106 @@
+/**
+ * The server's settings, from environment variables (documented in the README). A bad value stops
+ * the server at start with a message that names the variable, rather than running half-configured.
+ */
+import { readFileSync } from 'node:fs';
+import type { IceServer } from '../src/lib/transport/signaling-protocol';
+
+export interface Limits {
+	/** Largest WebSocket frame a client may send; larger closes the connection with 1009. */
+	maxFrameBytes: number;
+	maxRoomsPerConnection: number;
+	/** Token bucket per connection: sustained frames per second, and the burst above it. */
+	framesPerSecond: number;
+	frameBurst: number;
+	/** A connection that does not answer pings for this long is dropped. */
+	idleTimeoutMs: number;
+	maxConnectionsPerIp: number;
+}
+
+export interface ServerConfig {
+	port: number;
+	host: string;
+	/** Origins whose pages may open the signaling socket; 'same-origin' allows the server's own host. */
+	allowedOrigins: string[] | 'same-origin' | 'any';
+	tls?: { cert: string; key: string };
+	iceServers: IceServer[];
+	limits: Limits;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+	maxFrameBytes: 64 * 1024,
+	maxRoomsPerConnection: 8,
+	framesPerSecond: 50,
+	frameBurst: 100,
+	idleTimeoutMs: 60_000,
+	maxConnectionsPerIp: 32
+};
+
+export class ConfigError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'ConfigError';
+	}
+}
+
+type Env = Record<string, string | undefined>;
+
+function positiveInteger(env: Env, name: string, fallback: number): number {
+	const raw = env[name];
+	if (raw === undefined || raw === '') return fallback;
+	const value = Number(raw);
+	if (!Number.isSafeInteger(value) || value <= 0) throw new ConfigError(`${name} must be a positive whole number, not "${raw}"`);
+	return value;
+}
+
+function iceServers(raw: string | undefined): IceServer[] {
+	if (!raw) return [];
+	let value: unknown;
+	try {
+		value = JSON.parse(raw);
+	} catch {
+		throw new ConfigError('ICE_SERVERS must be JSON, e.g. [{"urls":"stun:stun.example.org:3478"}]');
+	}
+	const valid =
+		Array.isArray(value) &&
+		value.every(
+			(server) =>
+				typeof server === 'object' &&
+				server !== null &&
+				(typeof server.urls === 'string' || (Array.isArray(server.urls) && server.urls.every((u: unknown) => typeof u === 'string'))) &&
+				(server.username === undefined || typeof server.username === 'string') &&
+				(server.credential === undefined || typeof server.credential === 'string')
+		);
+	if (!valid) throw new ConfigError('ICE_SERVERS must be a list of {"urls", "username"?, "credential"?}');
+	return value as IceServer[];
+}
+
+function readFile(name: string, path: string): string {
+	try {
+		return readFileSync(path, 'utf8');
+	} catch (error) {
+		throw new ConfigError(`${name}: cannot read ${path} (${(error as Error).message})`);
+	}
+}
+
+export function configFromEnv(env: Env = process.env): ServerConfig {
+	const certFile = env.TLS_CERT_FILE;
+	const keyFile = env.TLS_KEY_FILE;
+	if (!!certFile !== !!keyFile) throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither');
+	const origins = env.ALLOWED_ORIGINS?.trim();
+	return {
+		port: env.PORT === '0' ? 0 : positiveInteger(env, 'PORT', 8787),
+		host: env.HOST || '0.0.0.0',
+		allowedOrigins: !origins ? 'same-origin' : origins === '*' ? 'any' : origins.split(',').map((o) => o.trim().replace(/\/$/, '')),
+		tls: certFile && keyFile ? { cert: readFile('TLS_CERT_FILE', certFile), key: readFile('TLS_KEY_FILE', keyFile) } : undefined,
+		iceServers: iceServers(env.ICE_SERVERS),
+		limits: {
+			maxFrameBytes: positiveInteger(env, 'MAX_FRAME_BYTES', DEFAULT_LIMITS.maxFrameBytes),
+			maxRoomsPerConnection: positiveInteger(env, 'MAX_ROOMS_PER_CONNECTION', DEFAULT_LIMITS.maxRoomsPerConnection),
+			framesPerSecond: positiveInteger(env, 'FRAMES_PER_SECOND', DEFAULT_LIMITS.framesPerSecond),
+			frameBurst: positiveInteger(env, 'FRAME_BURST', DEFAULT_LIMITS.frameBurst),
+			idleTimeoutMs: positiveInteger(env, 'IDLE_TIMEOUT_SECONDS', DEFAULT_LIMITS.idleTimeoutMs / 1000) * 1000,
+			maxConnectionsPerIp: positiveInteger(env, 'MAX_CONNECTIONS_PER_IP', DEFAULT_LIMITS.maxConnectionsPerIp)
+		}
+	};
+}
