@@ -25,6 +25,8 @@ export interface ServerConfig {
 	tls?: { cert: string; key: string };
 	iceServers: IceServer[];
 	limits: Limits;
+	/** Shared room directory for several processes; in this process's memory when absent. */
+	redisUrl?: string;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -75,6 +77,12 @@ function iceServers(raw: string | undefined): IceServer[] {
 	return value as IceServer[];
 }
 
+function redisUrl(raw: string | undefined): string | undefined {
+	if (!raw) return undefined;
+	if (!/^rediss?:\/\//.test(raw)) throw new ConfigError('REDIS_URL must look like redis://host:6379 (or rediss:// for TLS)');
+	return raw;
+}
+
 function readFile(name: string, path: string): string {
 	try {
 		return readFileSync(path, 'utf8');
@@ -94,6 +102,7 @@ export function configFromEnv(env: Env = process.env): ServerConfig {
 		allowedOrigins: !origins ? 'same-origin' : origins === '*' ? 'any' : origins.split(',').map((o) => o.trim().replace(/\/$/, '')),
 		tls: certFile && keyFile ? { cert: readFile('TLS_CERT_FILE', certFile), key: readFile('TLS_KEY_FILE', keyFile) } : undefined,
 		iceServers: iceServers(env.ICE_SERVERS),
+		redisUrl: redisUrl(env.REDIS_URL),
 		limits: {
 			maxFrameBytes: positiveInteger(env, 'MAX_FRAME_BYTES', DEFAULT_LIMITS.maxFrameBytes),
 			maxRoomsPerConnection: positiveInteger(env, 'MAX_ROOMS_PER_CONNECTION', DEFAULT_LIMITS.maxRoomsPerConnection),

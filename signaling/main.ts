@@ -1,7 +1,9 @@
 import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, configFromEnv } from './config';
+import type { Directory } from './directory';
 import { jsonLogger } from './log';
+import { RedisDirectory } from './redis-directory';
 import { startSignalingServer } from './server';
 
 let config;
@@ -13,7 +15,18 @@ try {
 	process.exit(2);
 }
 const staticDir = fileURLToPath(new URL('../build', import.meta.url));
-const server = await startSignalingServer({ ...config, staticDir, log: jsonLogger() });
+const log = jsonLogger();
+let directory: Directory | undefined;
+if (config.redisUrl) {
+	try {
+		directory = await RedisDirectory.connect(config.redisUrl);
+	} catch (error) {
+		console.error(`Samen cannot start: Redis at REDIS_URL is not reachable (${(error as Error).message})`);
+		process.exit(2);
+	}
+	log('redis-connected');
+}
+const server = await startSignalingServer({ ...config, staticDir, log, directory });
 const scheme = config.tls ? 'https' : 'http';
 const lan = Object.values(networkInterfaces())
 	.flat()
@@ -27,6 +40,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 	process.on(signal, () => {
 		if (stopping) return;
 		stopping = true;
-		void server.close().then(() => process.exit(0));
+		void server
+			.close()
+			.then(() => directory?.close())
+			.then(() => process.exit(0));
 	});
 }

@@ -1,18 +1,23 @@
 /**
- * Rooms of the signaling server: who is in which opaque room, and forwarding between them.
- * Protocol: ../src/lib/transport/signaling-protocol.ts. Nothing here outlives the open sockets.
+ * The signaling protocol's room logic (../src/lib/transport/signaling-protocol.ts) over a
+ * Directory of members. Frames of one connection are handled strictly in order, even though the
+ * directory may answer asynchronously (Redis).
  */
 import {
 	CLOSE_CODES,
 	parseClientFrame,
 	SignalingFrameError,
+	type ClientFrame,
 	type ServerFrame
 } from '../src/lib/transport/signaling-protocol';
+import type { Directory } from './directory';
 
 export interface Connection {
 	readonly id: string;
 	readonly rooms: Set<string>;
 	send(frame: ServerFrame): void;
+	/** Work for this connection, in arrival order. */
+	pending: Promise<void>;
 }
 
 /** What to do with a connection after one of its frames: keep it, or close it with a code. */
@@ -21,22 +26,30 @@ export type Verdict = { close: number; reason: string } | undefined;
 export type RejectReason = 'malformed' | 'too-large' | 'too-many-rooms' | 'too-fast' | 'not-in-room' | 'too-many-connections' | 'idle';
 
 export class Rooms {
-	private readonly members = new Map<string, Map<string, Connection>>();
 	framesForwarded = 0;
 	readonly rejected = new Map<RejectReason, number>();
 
-	constructor(private readonly maxRoomsPerConnection: number) {}
+	constructor(
+		private readonly directory: Directory,
+		private readonly maxRoomsPerConnection: number,
+		private readonly onError: (error: unknown) => void = () => {}
+	) {}
 
 	get roomCount(): number {
-		return this.members.size;
+		return this.directory.localRoomCount;
 	}
 
 	countRejected(reason: RejectReason): void {
 		this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
 	}
 
+	connect(connection: Connection): void {
+		this.directory.attach(connection);
+	}
+
+	/** Checks one text frame at once; what it asks for happens after the connection's earlier frames. */
 	receive(from: Connection, text: string): Verdict {
-		let frame;
+		let frame: ClientFrame;
 		try {
 			frame = parseClientFrame(text);
 		} catch (error) {
@@ -44,48 +57,52 @@ export class Rooms {
 			this.countRejected(error.code === 'too-large' ? 'too-large' : 'malformed');
 			return { close: error.code === 'too-large' ? CLOSE_CODES.tooLarge : CLOSE_CODES.malformed, reason: error.message };
 		}
-		if (frame.type === 'join') {
-			if (from.rooms.has(frame.room)) return undefined;
-			if (from.rooms.size >= this.maxRoomsPerConnection) {
-				this.countRejected('too-many-rooms');
-				return { close: CLOSE_CODES.tooManyRooms, reason: `at most ${this.maxRoomsPerConnection} rooms per connection` };
-			}
-			this.join(from, frame.room);
-		} else if (frame.type === 'leave') {
-			this.leave(from, frame.room);
-		} else {
-			const target = this.members.get(frame.room)?.get(frame.to);
-			if (!from.rooms.has(frame.room) || !target) {
-				// A peer that just left is an ordinary race, not abuse: say so and keep the socket.
-				this.countRejected('not-in-room');
-				from.send({ type: 'error', code: 'not-in-room', message: 'no such peer in this room' });
-				return undefined;
-			}
-			target.send({ type: 'signal', room: frame.room, from: from.id, data: frame.data });
-			this.framesForwarded++;
+		if (frame.type === 'join' && !from.rooms.has(frame.room) && from.rooms.size >= this.maxRoomsPerConnection) {
+			this.countRejected('too-many-rooms');
+			return { close: CLOSE_CODES.tooManyRooms, reason: `at most ${this.maxRoomsPerConnection} rooms per connection` };
 		}
+		if (frame.type === 'join') from.rooms.add(frame.room);
+		if (frame.type === 'leave' && !from.rooms.delete(frame.room)) return undefined;
+		this.enqueue(from, () => this.apply(from, frame));
 		return undefined;
 	}
 
 	disconnect(connection: Connection): void {
-		for (const room of [...connection.rooms]) this.leave(connection, room);
+		const rooms = [...connection.rooms];
+		connection.rooms.clear();
+		this.enqueue(connection, async () => {
+			for (const room of rooms) await this.leave(connection, room);
+			this.directory.detach(connection.id);
+		});
 	}
 
-	private join(connection: Connection, room: string): void {
-		let members = this.members.get(room);
-		if (!members) this.members.set(room, (members = new Map()));
-		connection.send({ type: 'joined', room, peers: [...members.keys()] });
-		for (const member of members.values()) member.send({ type: 'peer-joined', room, peer: connection.id });
-		members.set(connection.id, connection);
-		connection.rooms.add(room);
+	private enqueue(connection: Connection, work: () => Promise<void>): void {
+		connection.pending = connection.pending.then(work).catch(this.onError);
 	}
 
-	private leave(connection: Connection, room: string): void {
-		if (!connection.rooms.delete(room)) return;
-		const members = this.members.get(room);
-		if (!members) return;
-		members.delete(connection.id);
-		if (members.size === 0) this.members.delete(room);
-		for (const member of members.values()) member.send({ type: 'peer-left', room, peer: connection.id });
+	private async apply(from: Connection, frame: ClientFrame): Promise<void> {
+		if (frame.type === 'join') {
+			const before = await this.directory.join(frame.room, from.id);
+			from.send({ type: 'joined', room: frame.room, peers: before });
+			await Promise.all(before.map((peer) => this.directory.deliver(frame.room, peer, { type: 'peer-joined', room: frame.room, peer: from.id })));
+		} else if (frame.type === 'leave') {
+			await this.leave(from, frame.room);
+		} else {
+			const delivered =
+				from.rooms.has(frame.room) &&
+				(await this.directory.deliver(frame.room, frame.to, { type: 'signal', room: frame.room, from: from.id, data: frame.data }));
+			if (delivered) {
+				this.framesForwarded++;
+			} else {
+				// A peer that just left is an ordinary race, not abuse: say so and keep the socket.
+				this.countRejected('not-in-room');
+				from.send({ type: 'error', code: 'not-in-room', message: 'no such peer in this room' });
+			}
+		}
+	}
+
+	private async leave(connection: Connection, room: string): Promise<void> {
+		const remaining = await this.directory.leave(room, connection.id);
+		await Promise.all(remaining.map((peer) => this.directory.deliver(room, peer, { type: 'peer-left', room, peer: connection.id })));
 	}
 }

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_CODES, SIGNALING_PATH, type ServerFrame } from '../src/lib/transport/signaling-protocol';
 import { DEFAULT_LIMITS, type Limits, type ServerConfig } from './config';
+import { MemoryDirectory, type Directory } from './directory';
 import { jsonLogger, type Logger } from './log';
 import { Rooms, type Connection, type Verdict } from './rooms';
 import { staticFiles } from './static-files';
@@ -20,6 +21,8 @@ export interface SignalingServerOptions extends Partial<Omit<ServerConfig, 'limi
 	/** Folder of the built app; without it only /signal, /healthz and /metrics are served. */
 	staticDir?: string;
 	log?: Logger;
+	/** Where room membership lives: this process's memory unless given (Redis, for several processes). */
+	directory?: Directory;
 }
 
 export interface SignalingServer {
@@ -45,7 +48,8 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 	const log = options.log ?? jsonLogger();
 	const iceServers = options.iceServers ?? [];
 	const allowedOrigins = options.allowedOrigins ?? 'same-origin';
-	const rooms = new Rooms(limits.maxRoomsPerConnection);
+	const directory = options.directory ?? new MemoryDirectory();
+	const rooms = new Rooms(directory, limits.maxRoomsPerConnection, (error) => log('directory-error', { message: (error as Error).message }));
 	const clients = new Map<WebSocket, ClientState>();
 	const perAddress = new Map<string, number>();
 	const serveFile = options.staticDir ? staticFiles(options.staticDir) : undefined;
@@ -97,10 +101,12 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 		const connection: Connection = {
 			id: randomBytes(8).toString('hex'),
 			rooms: new Set(),
+			pending: Promise.resolve(),
 			send(frame: ServerFrame) {
 				if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
 			}
 		};
+		rooms.connect(connection);
 		const open = (perAddress.get(address) ?? 0) + 1;
 		perAddress.set(address, open);
 		const state: ClientState = { connection, address, tokens: limits.frameBurst, refilledAt: Date.now(), alive: true };
@@ -205,10 +211,14 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 			const closed = new Promise<void>((resolve) => http.close(() => resolve()));
 			for (const ws of clients.keys()) ws.close(CLOSE_CODES.restarting, 'server restarting');
 			await new Promise((resolve) => setTimeout(resolve, clients.size > 0 ? 200 : 0));
+			const pending = [...clients.values()].map((state) => state.connection);
 			for (const ws of clients.keys()) ws.terminate();
 			wss.close();
 			http.closeAllConnections?.();
 			await closed;
+			// Let every connection leave its rooms in the shared directory before it is closed.
+			await Promise.all(pending.map((connection) => connection.pending));
+			if (!options.directory) await directory.close();
 		}
 	};
 }

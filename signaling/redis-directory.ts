@@ -1,0 +1,134 @@
+/**
+ * The room directory shared by several server processes through Redis, so that two devices
+ * connected to different processes still meet. Keys and channels:
+ *
+ *   samen:room:<room>        hash  peerId → id of the process it is connected to
+ *   samen:process:<id>       string with a 15 s expiry, renewed every 5 s while the process lives
+ *   samen:deliver:<id>       pub/sub channel: {"peer", "frame"} for a peer connected to process <id>
+ *
+ * A process that dies without cleaning up leaves members behind; they are recognised by their
+ * expired process key and removed the next time someone joins or leaves their room.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { ServerFrame } from '../src/lib/transport/signaling-protocol';
+import type { Directory, LocalPeer } from './directory';
+
+const PROCESS_TTL_MS = 15_000;
+const RENEW_EVERY_MS = 5_000;
+const roomKey = (room: string) => `samen:room:${room}`;
+const processKey = (id: string) => `samen:process:${id}`;
+const deliveryChannel = (id: string) => `samen:deliver:${id}`;
+
+export class RedisDirectory implements Directory {
+	readonly processId = randomBytes(8).toString('hex');
+	private readonly local = new Map<string, LocalPeer>();
+	private readonly localRooms = new Map<string, Set<string>>();
+	private renewTimer?: ReturnType<typeof setInterval>;
+
+	private constructor(
+		private readonly commands: Redis,
+		private readonly subscriber: Redis
+	) {}
+
+	static async connect(url: string): Promise<RedisDirectory> {
+		const options = { lazyConnect: true, maxRetriesPerRequest: 3 };
+		const directory = new RedisDirectory(new Redis(url, options), new Redis(url, options));
+		await Promise.all([directory.commands.connect(), directory.subscriber.connect()]);
+		directory.subscriber.on('message', (_channel: string, message: string) => directory.receive(message));
+		await directory.subscriber.subscribe(deliveryChannel(directory.processId));
+		await directory.renew();
+		directory.renewTimer = setInterval(() => void directory.renew().catch(() => undefined), RENEW_EVERY_MS);
+		directory.renewTimer.unref();
+		return directory;
+	}
+
+	attach(peer: LocalPeer): void {
+		this.local.set(peer.id, peer);
+	}
+
+	detach(peerId: string): void {
+		this.local.delete(peerId);
+	}
+
+	async join(room: string, peerId: string): Promise<string[]> {
+		const results = await this.commands.multi().hgetall(roomKey(room)).hset(roomKey(room), peerId, this.processId).exec();
+		const before = (results?.[0]?.[1] ?? {}) as Record<string, string>;
+		this.track(room, peerId, true);
+		return this.living(room, before);
+	}
+
+	async leave(room: string, peerId: string): Promise<string[]> {
+		const results = await this.commands.multi().hdel(roomKey(room), peerId).hgetall(roomKey(room)).exec();
+		this.track(room, peerId, false);
+		return this.living(room, (results?.[1]?.[1] ?? {}) as Record<string, string>);
+	}
+
+	async deliver(room: string, peerId: string, frame: ServerFrame): Promise<boolean> {
+		const owner = await this.commands.hget(roomKey(room), peerId);
+		if (!owner) return false;
+		if (owner === this.processId) {
+			const peer = this.local.get(peerId);
+			peer?.send(frame);
+			return !!peer;
+		}
+		return (await this.commands.publish(deliveryChannel(owner), JSON.stringify({ peer: peerId, frame }))) > 0;
+	}
+
+	get localRoomCount(): number {
+		return this.localRooms.size;
+	}
+
+	async close(): Promise<void> {
+		clearInterval(this.renewTimer);
+		for (const [room, peers] of this.localRooms) {
+			for (const peer of peers) await this.leave(room, peer).catch(() => undefined);
+		}
+		await this.commands.del(processKey(this.processId)).catch(() => undefined);
+		this.subscriber.disconnect();
+		await this.commands.quit().catch(() => undefined);
+	}
+
+	private receive(message: string): void {
+		let parsed: { peer?: unknown; frame?: ServerFrame };
+		try {
+			parsed = JSON.parse(message) as typeof parsed;
+		} catch {
+			return;
+		}
+		if (typeof parsed.peer === 'string' && parsed.frame) this.local.get(parsed.peer)?.send(parsed.frame);
+	}
+
+	private renew(): Promise<unknown> {
+		return this.commands.set(processKey(this.processId), '1', 'PX', PROCESS_TTL_MS);
+	}
+
+	private track(room: string, peerId: string, present: boolean): void {
+		if (!this.local.has(peerId)) return;
+		let peers = this.localRooms.get(room);
+		if (present) {
+			if (!peers) this.localRooms.set(room, (peers = new Set()));
+			peers.add(peerId);
+		} else if (peers) {
+			peers.delete(peerId);
+			if (peers.size === 0) this.localRooms.delete(room);
+		}
+	}
+
+	/** The members whose process is alive; the others are removed. */
+	private async living(room: string, members: Record<string, string>): Promise<string[]> {
+		const processes = [...new Set(Object.values(members))].filter((id) => id !== this.processId);
+		const alive = new Set([this.processId]);
+		if (processes.length > 0) {
+			const pipeline = this.commands.pipeline();
+			for (const id of processes) pipeline.exists(processKey(id));
+			const answers = (await pipeline.exec()) ?? [];
+			processes.forEach((id, i) => {
+				if (answers[i]?.[1] === 1) alive.add(id);
+			});
+		}
+		const dead = Object.entries(members).filter(([, owner]) => !alive.has(owner)).map(([peer]) => peer);
+		if (dead.length > 0) await this.commands.hdel(roomKey(room), ...dead);
+		return Object.entries(members).filter(([, owner]) => alive.has(owner)).map(([peer]) => peer);
+	}
+}
