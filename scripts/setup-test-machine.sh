@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# What the tests need from the machine: Debian's Chromium (no test tool may download a browser of
+# its own) and Debian's redis-server (the tests start their own on a loopback port).
+set -euo pipefail
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v redis-server >/dev/null || missing+=(redis-server)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "Installing Debian packages for the tests: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  exit 0
+fi
+echo "The tests need these Debian packages: ${missing[*]} (apt-get install ${missing[*]})." >&2
+exit 1
