@@ -185,7 +185,10 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 			`samen_frames_forwarded_total ${rooms.framesForwarded}`,
 			'# HELP samen_frames_rejected_total Frames and connections refused, by reason.',
 			'# TYPE samen_frames_rejected_total counter',
-			...[...rooms.rejected].map(([reason, count]) => `samen_frames_rejected_total{reason="${reason}"} ${count}`)
+			...[...rooms.rejected].map(([reason, count]) => `samen_frames_rejected_total{reason="${reason}"} ${count}`),
+			'# HELP process_resident_memory_bytes Resident memory of this server process.',
+			'# TYPE process_resident_memory_bytes gauge',
+			`process_resident_memory_bytes ${process.memoryUsage.rss()}`
 		];
 		return lines.join('\n') + '\n';
 	}
