@@ -3,7 +3,7 @@
  * the server at start with a message that names the variable, rather than running half-configured.
  */
 import { readFileSync } from 'node:fs';
-import type { IceServer } from '../src/lib/transport/signaling-protocol';
+import { isIceServer, type IceServer } from '../src/lib/transport/signaling-protocol';
 
 export interface Limits {
 	/** Largest WebSocket frame a client may send; larger closes the connection with 1009. */
@@ -63,16 +63,7 @@ function iceServers(raw: string | undefined): IceServer[] {
 	} catch {
 		throw new ConfigError('ICE_SERVERS must be JSON, e.g. [{"urls":"stun:stun.example.org:3478"}]');
 	}
-	const valid =
-		Array.isArray(value) &&
-		value.every(
-			(server) =>
-				typeof server === 'object' &&
-				server !== null &&
-				(typeof server.urls === 'string' || (Array.isArray(server.urls) && server.urls.every((u: unknown) => typeof u === 'string'))) &&
-				(server.username === undefined || typeof server.username === 'string') &&
-				(server.credential === undefined || typeof server.credential === 'string')
-		);
+	const valid = Array.isArray(value) && value.every(isIceServer);
 	if (!valid) throw new ConfigError('ICE_SERVERS must be a list of {"urls", "username"?, "credential"?}');
 	return value as IceServer[];
 }

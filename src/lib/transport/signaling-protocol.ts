@@ -80,7 +80,7 @@ export function isPeerId(value: unknown): value is string {
 	return typeof value === 'string' && PEER_PATTERN.test(value);
 }
 
-function isIceServer(value: unknown): value is IceServer {
+export function isIceServer(value: unknown): value is IceServer {
 	const server = value as IceServer;
 	return (
 		typeof server === 'object' &&
