@@ -60,7 +60,7 @@ async function primaryWith(server: SignalingServer, messages: number) {
 
 /** A primary holding `messages` messages, and a phone linked to it through the real link flow. */
 async function linkedPair(server: SignalingServer, messages: number) {
-	const { primary, platform } = await primaryWith(server, messages);
+	const { primary } = await primaryWith(server, messages);
 	const phonePlatform = webRtcPlatform(server.url);
 	const approvalPlatform = webRtcPlatform(server.url);
 	const invitation = new LinkInvitation('Phone', phonePlatform.transport, phonePlatform.clock);
