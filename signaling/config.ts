@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIceServer, type IceServer } from '../src/lib/transport/signaling-protocol';
+import { DEFAULT_MAILBOX_LIMITS, type MailboxLimits } from './mailbox';
 
 export interface Limits {
 	/** Largest WebSocket frame a client may send; larger closes the connection with 1009. */
@@ -25,6 +26,7 @@ export interface ServerConfig {
 	tls?: { cert: string; key: string };
 	iceServers: IceServer[];
 	limits: Limits;
+	mailbox: MailboxLimits;
 	/** Shared room directory for several processes; in this process's memory when absent. */
 	redisUrl?: string;
 }
@@ -94,6 +96,10 @@ export function configFromEnv(env: Env = process.env): ServerConfig {
 		tls: certFile && keyFile ? { cert: readFile('TLS_CERT_FILE', certFile), key: readFile('TLS_KEY_FILE', keyFile) } : undefined,
 		iceServers: iceServers(env.ICE_SERVERS),
 		redisUrl: redisUrl(env.REDIS_URL),
+		mailbox: {
+			maxRoomBytes: positiveInteger(env, 'MAILBOX_ROOM_BYTES', DEFAULT_MAILBOX_LIMITS.maxRoomBytes),
+			ttlMs: positiveInteger(env, 'MAILBOX_DAYS', DEFAULT_MAILBOX_LIMITS.ttlMs / 86_400_000) * 86_400_000
+		},
 		limits: {
 			maxFrameBytes: positiveInteger(env, 'MAX_FRAME_BYTES', DEFAULT_LIMITS.maxFrameBytes),
 			maxRoomsPerConnection: positiveInteger(env, 'MAX_ROOMS_PER_CONNECTION', DEFAULT_LIMITS.maxRoomsPerConnection),

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, configFromEnv } from './config';
 import type { Directory } from './directory';
 import { jsonLogger } from './log';
+import { MemoryMailbox, type MailboxStore } from './mailbox';
 import { RedisDirectory } from './redis-directory';
+import { RedisMailbox } from './redis-mailbox';
 import { startSignalingServer } from './server';
 
 let config;
@@ -17,16 +19,19 @@ try {
 const staticDir = fileURLToPath(new URL('../build', import.meta.url));
 const log = jsonLogger();
 let directory: Directory | undefined;
+let mailbox: MailboxStore | undefined;
 if (config.redisUrl) {
 	try {
 		directory = await RedisDirectory.connect(config.redisUrl);
+		mailbox = await RedisMailbox.connect(config.redisUrl, config.mailbox);
 	} catch (error) {
 		console.error(`Samen cannot start: Redis at REDIS_URL is not reachable (${(error as Error).message})`);
 		process.exit(2);
 	}
 	log('redis-connected');
 }
-const server = await startSignalingServer({ ...config, staticDir, log, directory });
+mailbox ??= new MemoryMailbox(config.mailbox);
+const server = await startSignalingServer({ ...config, staticDir, log, directory, mailbox });
 const scheme = config.tls ? 'https' : 'http';
 const lan = Object.values(networkInterfaces())
 	.flat()
@@ -42,7 +47,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 		stopping = true;
 		void server
 			.close()
-			.then(() => directory?.close())
+			.then(() => Promise.all([directory?.close(), mailbox?.close()]))
 			.then(() => process.exit(0));
 	});
 }

@@ -11,6 +11,10 @@ import {
 	type ServerFrame
 } from '../src/lib/transport/signaling-protocol';
 import type { Directory } from './directory';
+import type { MailboxStore } from './mailbox';
+
+/** Mailbox items are handed out in frames of at most this much data. */
+const MAILBOX_PAGE_BYTES = 128 * 1024;
 
 export interface Connection {
 	readonly id: string;
@@ -23,14 +27,25 @@ export interface Connection {
 /** What to do with a connection after one of its frames: keep it, or close it with a code. */
 export type Verdict = { close: number; reason: string } | undefined;
 
-export type RejectReason = 'malformed' | 'too-large' | 'too-many-rooms' | 'too-fast' | 'not-in-room' | 'too-many-connections' | 'idle';
+export type RejectReason =
+	| 'malformed'
+	| 'too-large'
+	| 'too-many-rooms'
+	| 'too-fast'
+	| 'not-in-room'
+	| 'too-many-connections'
+	| 'idle'
+	| 'mailbox-full';
 
 export class Rooms {
 	framesForwarded = 0;
+	/** Last known size of the mailbox, for metrics that must be read without waiting. */
+	mailboxBytes = 0;
 	readonly rejected = new Map<RejectReason, number>();
 
 	constructor(
 		private readonly directory: Directory,
+		private readonly mailbox: MailboxStore,
 		private readonly maxRoomsPerConnection: number,
 		private readonly onError: (error: unknown) => void = () => {}
 	) {}
@@ -85,20 +100,48 @@ export class Rooms {
 			const before = await this.directory.join(frame.room, from.id);
 			from.send({ type: 'joined', room: frame.room, peers: before });
 			await Promise.all(before.map((peer) => this.directory.deliver(frame.room, peer, { type: 'peer-joined', room: frame.room, peer: from.id })));
+			await this.handOutMailbox(from, frame.room);
 		} else if (frame.type === 'leave') {
 			await this.leave(from, frame.room);
+		} else if (frame.type === 'deposit') {
+			if (!from.rooms.has(frame.room)) return this.notInRoom(from);
+			if (!(await this.mailbox.deposit(frame.room, { id: frame.id, data: frame.data }))) {
+				this.countRejected('mailbox-full');
+				from.send({ type: 'error', code: 'mailbox-full', message: 'this room’s mailbox is full' });
+			}
+			this.mailboxBytes = await this.mailbox.totalBytes();
+		} else if (frame.type === 'take') {
+			if (!from.rooms.has(frame.room)) return this.notInRoom(from);
+			await this.mailbox.take(frame.room, frame.ids);
+			this.mailboxBytes = await this.mailbox.totalBytes();
 		} else {
 			const delivered =
 				from.rooms.has(frame.room) &&
 				(await this.directory.deliver(frame.room, frame.to, { type: 'signal', room: frame.room, from: from.id, data: frame.data }));
-			if (delivered) {
-				this.framesForwarded++;
-			} else {
-				// A peer that just left is an ordinary race, not abuse: say so and keep the socket.
-				this.countRejected('not-in-room');
-				from.send({ type: 'error', code: 'not-in-room', message: 'no such peer in this room' });
-			}
+			if (delivered) this.framesForwarded++;
+			else this.notInRoom(from);
 		}
+	}
+
+	/** A peer that just left is an ordinary race, not abuse: say so and keep the socket. */
+	private notInRoom(from: Connection): void {
+		this.countRejected('not-in-room');
+		from.send({ type: 'error', code: 'not-in-room', message: 'no such peer in this room' });
+	}
+
+	private async handOutMailbox(to: Connection, room: string): Promise<void> {
+		let page: { id: string; data: string }[] = [];
+		let pageBytes = 0;
+		for (const item of await this.mailbox.list(room)) {
+			if (pageBytes + item.data.length > MAILBOX_PAGE_BYTES && page.length > 0) {
+				to.send({ type: 'mailbox', room, items: page });
+				page = [];
+				pageBytes = 0;
+			}
+			page.push(item);
+			pageBytes += item.data.length;
+		}
+		if (page.length > 0) to.send({ type: 'mailbox', room, items: page });
 	}
 
 	private async leave(connection: Connection, room: string): Promise<void> {

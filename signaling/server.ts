@@ -12,17 +12,20 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_CODES, SIGNALING_PATH, type ServerFrame } from '../src/lib/transport/signaling-protocol';
 import { DEFAULT_LIMITS, type Limits, type ServerConfig } from './config';
 import { MemoryDirectory, type Directory } from './directory';
+import { MemoryMailbox, type MailboxStore } from './mailbox';
 import { jsonLogger, type Logger } from './log';
 import { Rooms, type Connection, type Verdict } from './rooms';
 import { staticFiles } from './static-files';
 
-export interface SignalingServerOptions extends Partial<Omit<ServerConfig, 'limits'>> {
+export interface SignalingServerOptions extends Partial<Omit<ServerConfig, 'limits' | 'mailbox'>> {
 	limits?: Partial<Limits>;
 	/** Folder of the built app; without it only /signal, /healthz and /metrics are served. */
 	staticDir?: string;
 	log?: Logger;
 	/** Where room membership lives: this process's memory unless given (Redis, for several processes). */
 	directory?: Directory;
+	/** Where deposited frames wait: this process's memory (with default limits) unless given (Redis). */
+	mailbox?: MailboxStore;
 }
 
 export interface SignalingServer {
@@ -49,7 +52,10 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 	const iceServers = options.iceServers ?? [];
 	const allowedOrigins = options.allowedOrigins ?? 'same-origin';
 	const directory = options.directory ?? new MemoryDirectory();
-	const rooms = new Rooms(directory, limits.maxRoomsPerConnection, (error) => log('directory-error', { message: (error as Error).message }));
+	const mailbox = options.mailbox ?? new MemoryMailbox();
+	const rooms = new Rooms(directory, mailbox, limits.maxRoomsPerConnection, (error) =>
+		log('directory-error', { message: (error as Error).message })
+	);
 	const clients = new Map<WebSocket, ClientState>();
 	const perAddress = new Map<string, number>();
 	const serveFile = options.staticDir ? staticFiles(options.staticDir) : undefined;
@@ -186,6 +192,9 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 			'# HELP samen_frames_rejected_total Frames and connections refused, by reason.',
 			'# TYPE samen_frames_rejected_total counter',
 			...[...rooms.rejected].map(([reason, count]) => `samen_frames_rejected_total{reason="${reason}"} ${count}`),
+			'# HELP samen_mailbox_bytes Sealed bytes waiting in mailboxes.',
+			'# TYPE samen_mailbox_bytes gauge',
+			`samen_mailbox_bytes ${rooms.mailboxBytes}`,
 			'# HELP process_resident_memory_bytes Resident memory of this server process.',
 			'# TYPE process_resident_memory_bytes gauge',
 			`process_resident_memory_bytes ${process.memoryUsage.rss()}`

@@ -6,6 +6,7 @@ import * as Y from 'yjs';
 import { randomBytes, toBase64Url } from './crypto';
 import {
 	loadAccountKey,
+	mailboxKeyFor,
 	newAccountKey,
 	accountRoomId,
 	sessionKeyFor,
@@ -37,8 +38,9 @@ import {
 } from './chat/messages';
 import type { DocumentStore, KeyValueStore } from './storage/types';
 import { SyncEngine } from './sync/engine';
+import { openMailboxEntry, sealMailboxEntry } from './sync/mailbox-protocol';
 import { SecureChannel } from './transport/peer-session';
-import type { Transport, TransportStatus } from './transport/types';
+import type { MailboxEntry, Transport, TransportStatus } from './transport/types';
 import type { Clock } from './util/clock';
 import { Emitter } from './util/emitter';
 
@@ -101,6 +103,8 @@ export class Device extends Emitter<DeviceEvents> {
 	private readonly syncedPeers = new Set<string>();
 	private account!: Y.Doc;
 	private changeQueued = false;
+	/** Local changes no other device has had yet, per topic: what goes to the mailbox. */
+	private readonly undelivered = new Map<string, Uint8Array[]>();
 
 	private constructor(
 		private readonly platform: Platform,
@@ -116,7 +120,15 @@ export class Device extends Emitter<DeviceEvents> {
 		});
 		this.engine.on('peer-synced', (peer) => {
 			this.syncedPeers.add(peer);
+			// Another device now holds everything this one had: nothing is left to deliver.
+			this.undelivered.clear();
 			this.changed();
+		});
+		this.engine.on('local-update', ({ topic, update }) => {
+			const updates = this.undelivered.get(topic) ?? [];
+			updates.push(update);
+			this.undelivered.set(topic, updates);
+			this.depositIfAlone();
 		});
 	}
 
@@ -172,8 +184,42 @@ export class Device extends Emitter<DeviceEvents> {
 		this.transport = this.platform.transport(accountRoomId(this.accountKey));
 		this.channel = new SecureChannel(this.transport, sessionKeyFor(this.accountKey));
 		this.engine.attach(this.channel);
-		this.transport.on('status', () => this.changed());
+		this.transport.on('status', (status) => {
+			if (status === 'online') this.depositIfAlone();
+			this.changed();
+		});
+		this.transport.on('mailbox', (entries) => void this.takeFromMailbox(entries));
 		this.transport.connect();
+	}
+
+	/** With no other device connected, leaves this device's undelivered changes in the mailbox. */
+	private depositIfAlone(): void {
+		const transport = this.transport;
+		if (!transport?.mailbox || transport.status !== 'online' || this.engine.peers.length > 0 || this.undelivered.size === 0) return;
+		const room = accountRoomId(this.accountKey);
+		const key = mailboxKeyFor(this.accountKey);
+		for (const [topic, updates] of this.undelivered) {
+			transport.mailbox.deposit({ id: newId(), data: sealMailboxEntry(key, room, topic, Y.mergeUpdates(updates)) });
+		}
+		this.undelivered.clear();
+	}
+
+	private async takeFromMailbox(entries: MailboxEntry[]): Promise<void> {
+		const room = accountRoomId(this.accountKey);
+		const key = mailboxKeyFor(this.accountKey);
+		const taken: string[] = [];
+		for (const entry of entries) {
+			try {
+				const { topic, update } = openMailboxEntry(key, room, entry.data);
+				if (topic !== ACCOUNT_TOPIC && !parseMonthTopic(topic)) throw new MessageError('not a topic of ours');
+				if (!(await this.engine.applyUpdate(topic, update))) throw new MessageError('not a valid update');
+			} catch {
+				// Not ours or damaged: it can never be applied, so it goes too.
+				this.mailboxRejected++;
+			}
+			taken.push(entry.id);
+		}
+		this.transport?.mailbox?.take(taken);
 	}
 
 	disconnect(): void {
@@ -197,6 +243,9 @@ export class Device extends Emitter<DeviceEvents> {
 			syncedPeers: this.syncedPeers.size
 		};
 	}
+
+	/** Mailbox entries that could not be opened or applied. */
+	mailboxRejected = 0;
 
 	get rejectedFrames(): number {
 		return (this.channel?.rejectedFrames ?? 0) + this.engine.rejectedMessages;

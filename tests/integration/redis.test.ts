@@ -1,9 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../signaling/log';
 import { RedisDirectory } from '../../signaling/redis-directory';
+import { RedisMailbox } from '../../signaling/redis-mailbox';
+import { Device } from '../../src/lib/device';
+import { texts, until } from '../helpers/devices';
 import { startSignalingServer, type SignalingServer } from '../../signaling/server';
 import { WebRtcTransport } from '../../src/lib/transport/webrtc';
-import { nodePeer, nodeSignaling } from '../helpers/node-webrtc';
+import { nodePeer, nodeSignaling, webRtcPlatform } from '../helpers/node-webrtc';
 import { startRedis } from '../helpers/redis';
 import { rawClient } from '../helpers/signaling-client';
 
@@ -20,15 +23,21 @@ afterAll(async () => {
 	await redis.stop();
 });
 
-/** A server process sharing the room directory in Redis. */
-async function instance(): Promise<SignalingServer> {
+/** A server process sharing the room directory and the mailbox in Redis. */
+async function instance(port = 0): Promise<SignalingServer & { stop(): Promise<void> }> {
 	const directory = await RedisDirectory.connect(redis.url);
-	const server = await startSignalingServer({ port: 0, host: '127.0.0.1', log: silentLogger, directory });
-	cleanup.push(async () => {
+	const mailbox = await RedisMailbox.connect(redis.url);
+	const server = await startSignalingServer({ port, host: '127.0.0.1', log: silentLogger, directory, mailbox });
+	let stopped = false;
+	const stop = async () => {
+		if (stopped) return;
+		stopped = true;
 		await server.close();
 		await directory.close();
-	});
-	return server;
+		await mailbox.close();
+	};
+	cleanup.push(stop);
+	return Object.assign(server, { stop });
 }
 
 const ROOM = 'r'.repeat(32);
@@ -82,5 +91,28 @@ describe('several server processes on one Redis', () => {
 		a.send({ type: 'join', room: ROOM });
 		expect(await a.next('joined')).toEqual({ type: 'joined', room: ROOM, peers: [] });
 		a.ws.close();
+	});
+
+	it('keeps mailbox frames across a server restart and hands them to the device that comes later', async () => {
+		const first = await instance();
+		const port = first.port;
+		const primaryPlatform = webRtcPlatform(first.url);
+		const primary = await Device.createAccount(primaryPlatform, 'Ada', 'Laptop');
+		const key = { secret: Buffer.from(primary.accountKey.secret).toString('base64url'), epoch: primary.accountKey.epoch };
+		const phonePlatform = webRtcPlatform(first.url);
+		const phone = await Device.joinAccount(phonePlatform, { accountName: 'Ada', key, deviceId: 'phone-1', deviceName: 'Phone' });
+		cleanup.push(() => phone.close(), () => phonePlatform.signaling.close());
+		primary.connect();
+		await until([primary], () => primary.connection.network === 'online');
+		await primary.sendMessage('self', 'written with nobody else online');
+		await until([primary], () => /^samen_mailbox_bytes [1-9]/m.test(first.metrics()));
+		await primary.close();
+		primaryPlatform.signaling.close();
+
+		await first.stop();
+		await instance(port);
+		phone.connect();
+		await until([phone], () => texts(phone).includes('written with nobody else online'), 20_000);
+		expect(phone.connection.peers).toBe(0);
 	});
 });

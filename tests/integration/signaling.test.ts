@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ConfigError, configFromEnv, DEFAULT_LIMITS, type Limits } from '../../signaling/config';
 import { silentLogger } from '../../signaling/log';
+import { MemoryMailbox } from '../../signaling/mailbox';
 import { startSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../signaling/server';
 import { CLOSE_CODES } from '../../src/lib/transport/signaling-protocol';
 import { rawClient } from '../helpers/signaling-client';
@@ -145,6 +146,7 @@ describe('signaling server: limits, at and just past each bound', () => {
 		const config = configFromEnv({ PORT: '9000', FRAMES_PER_SECOND: '7', ALLOWED_ORIGINS: 'https://a.example, https://b.example/' });
 		expect(config.port).toBe(9000);
 		expect(config.limits).toEqual({ ...DEFAULT_LIMITS, framesPerSecond: 7 });
+		expect(configFromEnv({ MAILBOX_DAYS: '2' }).mailbox).toEqual({ maxRoomBytes: 1024 * 1024, ttlMs: 2 * 86_400_000 });
 		expect(config.allowedOrigins).toEqual(['https://a.example', 'https://b.example']);
 		expect(() => configFromEnv({ MAX_FRAME_BYTES: '-1' })).toThrow(new ConfigError('MAX_FRAME_BYTES must be a positive whole number, not "-1"'));
 		expect(() => configFromEnv({ ICE_SERVERS: '[{"url":1}]' })).toThrow(ConfigError);
@@ -247,5 +249,76 @@ describe('signaling server: TLS', () => {
 		secure.send({ type: 'join', room: ROOM });
 		expect(await secure.next('joined')).toMatchObject({ room: ROOM });
 		secure.ws.close();
+	});
+});
+
+describe('signaling server: blind mailbox', () => {
+	const item = (id: string, bytes = 30) => ({ id, data: 'A'.repeat(bytes) });
+
+	it('hands deposited frames to the next device of the room, which takes them', async () => {
+		const s = await server();
+		const writer = await rawClient(s.url);
+		writer.send({ type: 'join', room: ROOM });
+		await writer.next('joined');
+		writer.send({ type: 'deposit', room: ROOM, ...item('item-0001') });
+		writer.send({ type: 'deposit', room: ROOM, ...item('item-0002') });
+		writer.ws.close();
+		await writer.closed;
+
+		const reader = await rawClient(s.url);
+		reader.send({ type: 'join', room: ROOM });
+		await reader.next('joined');
+		expect(await reader.next('mailbox')).toEqual({ type: 'mailbox', room: ROOM, items: [item('item-0001'), item('item-0002')] });
+		expect(s.metrics()).toMatch(/^samen_mailbox_bytes 60$/m);
+		reader.send({ type: 'take', room: ROOM, ids: ['item-0001', 'item-0002'] });
+		reader.send({ type: 'leave', room: ROOM });
+		reader.send({ type: 'join', room: ROOM });
+		await reader.next('joined');
+		await new Promise((r) => setTimeout(r, 50));
+		expect(reader.frames.filter((f) => f.type === 'mailbox')).toHaveLength(1);
+		expect(s.metrics()).toMatch(/^samen_mailbox_bytes 0$/m);
+	});
+
+	it('takes deposits only from members of the room', async () => {
+		const s = await server();
+		const outsider = await rawClient(s.url);
+		outsider.send({ type: 'deposit', room: ROOM, ...item('item-0001') });
+		expect(await outsider.next('error')).toMatchObject({ code: 'not-in-room' });
+		const reader = await rawClient(s.url);
+		reader.send({ type: 'join', room: ROOM });
+		await reader.next('joined');
+		await new Promise((r) => setTimeout(r, 50));
+		expect(reader.frames.filter((f) => f.type === 'mailbox')).toEqual([]);
+	});
+
+	it('bounds each room: at the bound it stores, past it it refuses and keeps what it had', async () => {
+		const s = await server({ mailbox: new MemoryMailbox({ maxRoomBytes: 100, ttlMs: 1000 }) });
+		const writer = await rawClient(s.url);
+		writer.send({ type: 'join', room: ROOM });
+		await writer.next('joined');
+		writer.send({ type: 'deposit', room: ROOM, ...item('item-0001', 60) });
+		writer.send({ type: 'deposit', room: ROOM, ...item('item-0002', 40) });
+		writer.send({ type: 'deposit', room: ROOM, ...item('item-0003', 1) });
+		expect(await writer.next('error')).toEqual({ type: 'error', code: 'mailbox-full', message: 'this room’s mailbox is full' });
+		const reader = await rawClient(s.url);
+		reader.send({ type: 'join', room: ROOM });
+		expect(await reader.next('mailbox')).toMatchObject({ items: [{ id: 'item-0001' }, { id: 'item-0002' }] });
+	});
+
+	it('forgets frames after thirty days', async () => {
+		let now = Date.UTC(2026, 0, 1);
+		const s = await server({ mailbox: new MemoryMailbox({ maxRoomBytes: 1 << 20, ttlMs: 30 * 24 * 3600 * 1000 }, () => now) });
+		const writer = await rawClient(s.url);
+		writer.send({ type: 'join', room: ROOM });
+		await writer.next('joined');
+		writer.send({ type: 'deposit', room: ROOM, ...item('item-old1') });
+		await new Promise((r) => setTimeout(r, 30));
+		now += 29 * 24 * 3600 * 1000;
+		writer.send({ type: 'deposit', room: ROOM, ...item('item-new1') });
+		await new Promise((r) => setTimeout(r, 30));
+		now += 2 * 24 * 3600 * 1000;
+		const reader = await rawClient(s.url);
+		reader.send({ type: 'join', room: ROOM });
+		expect(await reader.next('mailbox')).toEqual({ type: 'mailbox', room: ROOM, items: [item('item-new1')] });
 	});
 });

@@ -152,3 +152,60 @@ describe('peer sessions', () => {
 		expect(a.rejectedFrames + b.rejectedFrames).toBeGreaterThan(0);
 	});
 });
+
+describe('the mailbox, for devices that are never online together', () => {
+	it('delivers what one device wrote alone to another that comes later, then empties', async () => {
+		const network = new MemoryNetwork();
+		const [primary, phone] = (await threeLinkedDevices(network)) as [Device, Device, Device];
+		primary.connect();
+		await primary.sendMessage('self', 'left in the mailbox');
+		await primary.close();
+		open.splice(open.indexOf(primary), 1);
+		phone.connect();
+		await until([phone], () => texts(phone).includes('left in the mailbox'));
+		expect(phone.connection.peers).toBe(0);
+		// The phone took it: a device arriving after it finds nothing more in the mailbox.
+		const later = network.transport(accountRoomId(phone.accountKey));
+		const seen: unknown[] = [];
+		later.on('mailbox', (entries) => seen.push(...entries));
+		await new Promise((r) => setTimeout(r, 20));
+		later.connect();
+		await new Promise((r) => setTimeout(r, 20));
+		expect(seen).toEqual([]);
+	});
+
+	it('does not use the mailbox while another device is connected', async () => {
+		const network = new MemoryNetwork();
+		const [primary, phone] = (await threeLinkedDevices(network)) as [Device, Device, Device];
+		primary.connect();
+		phone.connect();
+		await until([primary, phone], () => primary.connection.syncedPeers === 1 && phone.connection.syncedPeers === 1);
+		await primary.sendMessage('self', 'direct');
+		await until([phone], () => texts(phone).includes('direct'));
+		const probe = network.transport(accountRoomId(primary.accountKey));
+		const seen: unknown[] = [];
+		probe.on('mailbox', (entries) => seen.push(...entries));
+		probe.connect();
+		await new Promise((r) => setTimeout(r, 20));
+		expect(seen).toEqual([]);
+	});
+
+	it('skips entries it cannot open, and takes them away', async () => {
+		const network = new MemoryNetwork();
+		const [primary] = (await threeLinkedDevices(network)) as [Device, Device, Device];
+		const room = accountRoomId(primary.accountKey);
+		const intruder = network.transport(room);
+		intruder.connect();
+		intruder.mailbox.deposit({ id: 'forged-entry-1', data: new Uint8Array(80) });
+		intruder.close();
+		primary.connect();
+		await until([primary], () => primary.mailboxRejected === 1);
+		const probe = network.transport(room);
+		const seen: unknown[] = [];
+		probe.on('mailbox', (entries) => seen.push(...entries));
+		probe.connect();
+		await new Promise((r) => setTimeout(r, 20));
+		expect(seen).toEqual([]);
+		expect(texts(primary)).toEqual([]);
+	});
+});

@@ -5,6 +5,7 @@
  *
  *   roomId(epoch)  = hex(HKDF(secret, "samen/v1/account-room/" + epoch, 16 bytes))  — given to the signaling server
  *   syncKey(epoch) = HKDF(secret, "samen/v1/sync-key/" + epoch)                     — never leaves the device
+ *   mailboxKey(epoch) = HKDF(secret, "samen/v1/mailbox/" + epoch)                   — seals what waits on the server
  */
 import { deriveKey, fromBase64Url, KEY_BYTES, randomBytes, toBase64Url, toHex } from '../crypto';
 import type { SessionKey } from '../transport/peer-session';
@@ -30,6 +31,10 @@ export function accountRoomId(key: AccountKey): string {
 
 export function sessionKeyFor(key: AccountKey): SessionKey {
 	return { epoch: key.epoch, syncKey: deriveKey(key.secret, `samen/v1/sync-key/${key.epoch}`) };
+}
+
+export function mailboxKeyFor(key: AccountKey): Uint8Array {
+	return deriveKey(key.secret, `samen/v1/mailbox/${key.epoch}`);
 }
 
 export function storeAccountKey(key: AccountKey): StoredAccountKey {

@@ -24,10 +24,15 @@ export type SyncEngineEvents = {
 	'topic-opened': string;
 	/** A document changed, from here or from a peer. */
 	changed: { topic: string; local: boolean };
+	/** A change made on this device, as a Yjs update. */
+	'local-update': { topic: string; update: Uint8Array };
 	/** This device has had everything the peer announced when they met. */
 	'peer-synced': PeerId;
 	'peers-changed': PeerId[];
 };
+
+/** The origin of updates that arrived through the mailbox rather than from a peer. */
+export const FROM_MAILBOX = Symbol('mailbox');
 
 interface PeerProgress {
 	announced?: Set<string>;
@@ -113,16 +118,31 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		const doc = new Y.Doc({ gc: false });
 		await this.store.bind(topic, doc);
 		doc.on('update', (update: Uint8Array, origin: unknown) => {
-			const from = typeof origin === 'string' && this.progress.has(origin) ? origin : undefined;
 			for (const peer of this.peers) {
-				if (peer !== from) this.channel?.send(peer, writeSync(topic, (e) => syncProtocol.writeUpdate(e, update)));
+				if (peer !== origin) this.channel?.send(peer, writeSync(topic, (e) => syncProtocol.writeUpdate(e, update)));
 			}
-			this.emit('changed', { topic, local: from === undefined });
+			// Changes made here carry no origin; a peer's carry its id, the mailbox's FROM_MAILBOX.
+			const local = origin === null || origin === undefined;
+			this.emit('changed', { topic, local });
+			if (local) this.emit('local-update', { topic, update });
 		});
 		this.docs.set(topic, doc);
 		this.emit('topic-opened', topic);
 		for (const peer of this.peers) this.sendStep1(peer, topic, doc);
 		return doc;
+	}
+
+	/** Applies an update that did not come over a channel (the mailbox); false if it is not valid. */
+	async applyUpdate(topic: string, update: Uint8Array): Promise<boolean> {
+		if (!this.acceptTopic(topic)) return false;
+		const doc = await this.open(topic);
+		try {
+			Y.applyUpdate(doc, update, FROM_MAILBOX);
+			return true;
+		} catch {
+			this.rejectedMessages++;
+			return false;
+		}
 	}
 
 	private greet(peer: PeerId): void {

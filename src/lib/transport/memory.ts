@@ -3,7 +3,7 @@
  * so that the layers above prove they converge without the ordering a data channel gives.
  */
 import { Emitter } from '../util/emitter';
-import type { PeerId, Transport, TransportEvents, TransportStatus } from './types';
+import type { MailboxEntry, PeerId, RoomMailbox, Transport, TransportEvents, TransportStatus } from './types';
 
 export interface Chaos {
 	/** Probability that a message is delivered twice. */
@@ -15,6 +15,7 @@ export interface Chaos {
 
 export class MemoryNetwork {
 	private readonly rooms = new Map<string, Set<MemoryTransport>>();
+	private readonly mailboxes = new Map<string, Map<string, Uint8Array>>();
 	private counter = 0;
 
 	constructor(readonly chaos?: Chaos) {}
@@ -33,6 +34,14 @@ export class MemoryNetwork {
 			other.peerArrived(transport.id);
 			transport.peerArrived(other.id);
 		}
+		const waiting = [...(this.mailboxes.get(transport.room) ?? [])].map(([id, data]) => ({ id, data: data.slice() }));
+		if (waiting.length > 0) queueMicrotask(() => transport.mailboxArrived(waiting));
+	}
+
+	/** @internal */ mailboxFor(room: string): Map<string, Uint8Array> {
+		let box = this.mailboxes.get(room);
+		if (!box) this.mailboxes.set(room, (box = new Map()));
+		return box;
 	}
 
 	/** @internal */ leave(transport: MemoryTransport): void {
@@ -62,6 +71,14 @@ export class MemoryNetwork {
 export class MemoryTransport extends Emitter<TransportEvents> implements Transport {
 	status: TransportStatus = 'offline';
 	readonly peers = new Set<PeerId>();
+	readonly mailbox: RoomMailbox = {
+		deposit: ({ id, data }) => {
+			if (this.status === 'online') this.network.mailboxFor(this.room).set(id, data.slice());
+		},
+		take: (ids) => {
+			for (const id of ids) this.network.mailboxFor(this.room).delete(id);
+		}
+	};
 
 	constructor(
 		private readonly network: MemoryNetwork,
@@ -92,6 +109,10 @@ export class MemoryTransport extends Emitter<TransportEvents> implements Transpo
 
 	/** @internal */ peerLeft(peer: PeerId): void {
 		if (this.peers.delete(peer)) this.emit('peer-disconnected', peer);
+	}
+
+	/** @internal */ mailboxArrived(entries: MailboxEntry[]): void {
+		this.emit('mailbox', entries);
 	}
 
 	/** @internal */ receive(peer: PeerId, data: Uint8Array): void {

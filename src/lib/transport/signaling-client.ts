@@ -9,6 +9,7 @@ import {
 	type ClientFrame,
 	type ServerFrame,
 	type IceServer,
+	type MailboxItem,
 	type SignalData
 } from './signaling-protocol';
 import type { TransportStatus } from './types';
@@ -31,6 +32,7 @@ export type SignalingEvents = {
 	'peer-joined': { room: string; peer: string };
 	'peer-left': { room: string; peer: string };
 	signal: { room: string; from: string; data: SignalData };
+	mailbox: { room: string; items: MailboxItem[] };
 	/** The server went away: every peer id it gave out is void. */
 	reset: void;
 };
@@ -77,6 +79,15 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
 	signal(room: string, to: string, data: SignalData): void {
 		if (this.socket?.readyState === OPEN) this.send({ type: 'signal', room, to, data });
+	}
+
+	/** Leaves a sealed frame for the room; dropped silently while offline (the caller keeps its data). */
+	deposit(room: string, item: MailboxItem): void {
+		if (this.socket?.readyState === OPEN) this.send({ type: 'deposit', room, ...item });
+	}
+
+	take(room: string, ids: string[]): void {
+		if (this.socket?.readyState === OPEN && ids.length > 0) this.send({ type: 'take', room, ids });
 	}
 
 	close(): void {
@@ -131,8 +142,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 				this.self = frame.self;
 				this.iceServers = frame.iceServers;
 				this.attempt = 0;
-				this.setStatus('online');
+				// Joins go first, so that what a listener sends on 'online' reaches rooms it is in.
 				for (const room of this.rooms) this.send({ type: 'join', room });
+				this.setStatus('online');
 				break;
 			case 'joined':
 				if (this.rooms.has(frame.room)) this.emit('joined', { room: frame.room, peers: frame.peers });
@@ -143,6 +155,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 				break;
 			case 'signal':
 				if (this.rooms.has(frame.room)) this.emit('signal', { room: frame.room, from: frame.from, data: frame.data });
+				break;
+			case 'mailbox':
+				if (this.rooms.has(frame.room)) this.emit('mailbox', { room: frame.room, items: frame.items });
 				break;
 			case 'error':
 				// The server refused one of our frames; nothing to repair beyond what the next join does.

@@ -11,7 +11,13 @@
  *   server → P       {"type":"signal","room":R,"from":P,"data":D}
  *   client → server  {"type":"leave","room":R}
  *   server → others  {"type":"peer-left","room":R,"peer":P}              also when a socket closes
- *   server → client  {"type":"error","code":C,"message":M}              a signal to a peer that has gone
+ *   server → client  {"type":"error","code":C,"message":M}              a signal to a peer that has gone,
+ *                                                                        or a deposit the mailbox cannot take
+ *
+ * The blind mailbox holds sealed frames for a room until a device of the room takes them:
+ *   client → server  {"type":"deposit","room":R,"id":I,"data":B}        B: base64url ciphertext; member of R only
+ *   server → client  {"type":"mailbox","room":R,"items":[{"id":I,"data":B}…]}   after "joined", in pages
+ *   client → server  {"type":"take","room":R,"ids":[I…]}                 deletes what the device has applied
  *
  * Frames the server will not take close the socket with a code and a reason (CLOSE_CODES); the
  * client reconnects with backoff. A server going down for a restart closes with 1012.
@@ -21,6 +27,10 @@
  */
 
 export const SIGNALING_PATH = '/signal';
+/** The largest sealed frame one deposit may carry, before base64url. */
+export const MAX_MAILBOX_ITEM_BYTES = 32 * 1024;
+const ITEM_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+const BASE64URL_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** The largest frame either side parses; a server may set a lower limit. */
 export const MAX_SIGNALING_FRAME_BYTES = 256 * 1024;
 
@@ -47,10 +57,18 @@ const PEER_PATTERN = /^[a-f0-9]{16}$/;
 /** What a WebRTC stack hands to the other side: SDP and ICE candidates, as plain JSON. */
 export type SignalData = Record<string, unknown>;
 
+export interface MailboxItem {
+	id: string;
+	/** base64url of the sealed bytes */
+	data: string;
+}
+
 export type ClientFrame =
 	| { type: 'join'; room: string }
 	| { type: 'leave'; room: string }
-	| { type: 'signal'; room: string; to: string; data: SignalData };
+	| { type: 'signal'; room: string; to: string; data: SignalData }
+	| { type: 'deposit'; room: string; id: string; data: string }
+	| { type: 'take'; room: string; ids: string[] };
 
 export type ServerFrame =
 	| { type: 'welcome'; self: string; iceServers: IceServer[] }
@@ -58,9 +76,23 @@ export type ServerFrame =
 	| { type: 'peer-joined'; room: string; peer: string }
 	| { type: 'peer-left'; room: string; peer: string }
 	| { type: 'signal'; room: string; from: string; data: SignalData }
+	| { type: 'mailbox'; room: string; items: MailboxItem[] }
 	| { type: 'error'; code: SignalingErrorCode; message: string };
 
-export type SignalingErrorCode = 'malformed' | 'too-large' | 'not-in-room';
+export type SignalingErrorCode = 'malformed' | 'too-large' | 'not-in-room' | 'mailbox-full';
+
+export function isMailboxItem(value: unknown): value is MailboxItem {
+	const item = value as MailboxItem;
+	return (
+		typeof item === 'object' &&
+		item !== null &&
+		typeof item.id === 'string' &&
+		ITEM_ID_PATTERN.test(item.id) &&
+		typeof item.data === 'string' &&
+		BASE64URL_PATTERN.test(item.data) &&
+		item.data.length <= Math.ceil((MAX_MAILBOX_ITEM_BYTES * 4) / 3)
+	);
+}
 
 export class SignalingFrameError extends Error {
 	constructor(
@@ -119,6 +151,16 @@ export function parseClientFrame(text: string): ClientFrame {
 		case 'signal':
 			if (!isPeerId(frame.to) || !isSignalData(frame.data)) throw new SignalingFrameError('malformed', 'bad signal');
 			return { type: 'signal', room: frame.room, to: frame.to, data: frame.data };
+		case 'deposit': {
+			const item = { id: frame.id, data: frame.data };
+			if (!isMailboxItem(item)) throw new SignalingFrameError('malformed', 'bad mailbox item');
+			return { type: 'deposit', room: frame.room, ...item };
+		}
+		case 'take':
+			if (!Array.isArray(frame.ids) || frame.ids.length > 1000 || !frame.ids.every((id) => typeof id === 'string' && ITEM_ID_PATTERN.test(id))) {
+				throw new SignalingFrameError('malformed', 'bad mailbox ids');
+			}
+			return { type: 'take', room: frame.room, ids: frame.ids as string[] };
 		default:
 			throw new SignalingFrameError('malformed', 'unknown frame type');
 	}
@@ -145,6 +187,11 @@ export function parseServerFrame(text: string): ServerFrame {
 		case 'signal':
 			if (isRoomId(frame.room) && isPeerId(frame.from) && isSignalData(frame.data)) {
 				return { type: 'signal', room: frame.room, from: frame.from, data: frame.data };
+			}
+			break;
+		case 'mailbox':
+			if (isRoomId(frame.room) && Array.isArray(frame.items) && frame.items.every(isMailboxItem)) {
+				return { type: 'mailbox', room: frame.room, items: frame.items };
 			}
 			break;
 		case 'error':

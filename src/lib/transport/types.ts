@@ -10,12 +10,26 @@ export type PeerId = string;
 /** `offline`: cannot reach the rendezvous point; `connecting`: trying; `online`: in the room. */
 export type TransportStatus = 'offline' | 'connecting' | 'online';
 
+export interface MailboxEntry {
+	id: string;
+	data: Uint8Array;
+}
+
 export type TransportEvents = {
 	'peer-connected': PeerId;
 	'peer-disconnected': PeerId;
 	message: { peer: PeerId; data: Uint8Array };
 	status: TransportStatus;
+	/** Sealed frames that other devices of the room left while this one was away. */
+	mailbox: MailboxEntry[];
 };
+
+/** A store-and-forward box for the room, for when no peer is there to take a message. */
+export interface RoomMailbox {
+	deposit(entry: MailboxEntry): void;
+	/** Deletes entries this device has applied. */
+	take(ids: string[]): void;
+}
 
 export interface Transport extends Emitter<TransportEvents> {
 	readonly status: TransportStatus;
@@ -26,4 +40,6 @@ export interface Transport extends Emitter<TransportEvents> {
 	/** Delivers one whole message, in order, to one peer; messages of any size. */
 	send(peer: PeerId, data: Uint8Array): void;
 	close(): void;
+	/** Present when the rendezvous point keeps a mailbox for the room. */
+	readonly mailbox?: RoomMailbox;
 }

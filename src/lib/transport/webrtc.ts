@@ -13,7 +13,8 @@ import { Emitter } from '../util/emitter';
 import { FramingError, isPing, isPong, PING, PONG, Reassembler, splitMessage } from './framing';
 import type { SignalingClient } from './signaling-client';
 import type { SignalData } from './signaling-protocol';
-import type { PeerId, Transport, TransportEvents, TransportStatus } from './types';
+import { fromBase64Url, toBase64Url } from '../crypto';
+import type { PeerId, RoomMailbox, Transport, TransportEvents, TransportStatus } from './types';
 
 export type PeerFactory = (options: SimplePeer.Options) => SimplePeer.Instance;
 
@@ -51,10 +52,18 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 		return this.signaling.status;
 	}
 
+	readonly mailbox: RoomMailbox = {
+		deposit: ({ id, data }) => this.signaling.deposit(this.room, { id, data: toBase64Url(data) }),
+		take: (ids) => this.signaling.take(this.room, ids)
+	};
+
 	connect(): void {
 		if (this.unsubscribe.length > 0) return;
 		this.unsubscribe.push(
 			this.signaling.on('status', (status) => this.emit('status', status)),
+			this.signaling.on('mailbox', ({ room, items }) => {
+				if (room === this.room) this.emit('mailbox', items.map(({ id, data }) => ({ id, data: fromBase64Url(data) })));
+			}),
 			this.signaling.on('reset', () => {
 				this.afterReset = true;
 			}),
