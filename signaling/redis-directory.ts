@@ -8,6 +8,11 @@
  *
  * A process that dies without cleaning up leaves members behind; they are recognised by their
  * expired process key and removed the next time someone joins or leaves their room.
+ *
+ * A peer id belongs to one connection on one process for its whole life, so which process holds
+ * a room member is cached: forwarding a signal then costs one PUBLISH, not a lookup first. The
+ * cache forgets a member when this process sees it leave; a signal sent in the moment after a
+ * peer left elsewhere reaches that process and is dropped there, as it would be anyway.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -15,6 +20,7 @@ import type { ServerFrame } from '../src/lib/transport/signaling-protocol';
 import type { Directory, LocalPeer } from './directory';
 
 const PROCESS_TTL_MS = 15_000;
+const MAX_CACHED_OWNERS = 200_000;
 const RENEW_EVERY_MS = 5_000;
 const roomKey = (room: string) => `samen:room:${room}`;
 const processKey = (id: string) => `samen:process:${id}`;
@@ -24,6 +30,8 @@ export class RedisDirectory implements Directory {
 	readonly processId = randomBytes(8).toString('hex');
 	private readonly local = new Map<string, LocalPeer>();
 	private readonly localRooms = new Map<string, Set<string>>();
+	/** "room\npeer" → id of the process the peer is connected to. */
+	private readonly owners = new Map<string, string>();
 	private renewTimer?: ReturnType<typeof setInterval>;
 
 	private constructor(
@@ -61,18 +69,32 @@ export class RedisDirectory implements Directory {
 	async leave(room: string, peerId: string): Promise<string[]> {
 		const results = await this.commands.multi().hdel(roomKey(room), peerId).hgetall(roomKey(room)).exec();
 		this.track(room, peerId, false);
+		this.owners.delete(`${room}\n${peerId}`);
 		return this.living(room, (results?.[1]?.[1] ?? {}) as Record<string, string>);
 	}
 
 	async deliver(room: string, peerId: string, frame: ServerFrame): Promise<boolean> {
-		const owner = await this.commands.hget(roomKey(room), peerId);
+		const owner = await this.ownerOf(room, peerId);
 		if (!owner) return false;
 		if (owner === this.processId) {
 			const peer = this.local.get(peerId);
 			peer?.send(frame);
 			return !!peer;
 		}
-		return (await this.commands.publish(deliveryChannel(owner), JSON.stringify({ peer: peerId, frame }))) > 0;
+		// Not awaited: pub/sub gives no receipt worth a round trip.
+		void this.commands.publish(deliveryChannel(owner), JSON.stringify({ peer: peerId, frame })).catch(() => undefined);
+		return true;
+	}
+
+	private async ownerOf(room: string, peerId: string): Promise<string | undefined> {
+		const key = `${room}\n${peerId}`;
+		const cached = this.owners.get(key);
+		if (cached) return cached;
+		const owner = await this.commands.hget(roomKey(room), peerId);
+		if (!owner) return undefined;
+		if (this.owners.size >= MAX_CACHED_OWNERS) this.owners.clear();
+		this.owners.set(key, owner);
+		return owner;
 	}
 
 	get localRoomCount(): number {
@@ -96,7 +118,9 @@ export class RedisDirectory implements Directory {
 		} catch {
 			return;
 		}
-		if (typeof parsed.peer === 'string' && parsed.frame) this.local.get(parsed.peer)?.send(parsed.frame);
+		if (typeof parsed.peer !== 'string' || !parsed.frame) return;
+		if (parsed.frame.type === 'peer-left') this.owners.delete(`${parsed.frame.room}\n${parsed.frame.peer}`);
+		this.local.get(parsed.peer)?.send(parsed.frame);
 	}
 
 	private renew(): Promise<unknown> {
