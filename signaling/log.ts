@@ -1,8 +1,7 @@
 /**
- * Structured logs: one JSON object per line. A room id never appears in clear: where a log line
- * needs to tell rooms apart it carries a keyed hash that changes with every server start.
+ * Structured logs: one JSON object per line. No log line carries a room id, a peer id or a
+ * client address: the server logs what happened and why, not who.
  */
-import { createHmac, randomBytes } from 'node:crypto';
 
 export type LogFields = Record<string, string | number | boolean | undefined>;
 export type Logger = (event: string, fields?: LogFields) => void;
@@ -12,9 +11,3 @@ export function jsonLogger(write: (line: string) => void = (line) => process.std
 }
 
 export const silentLogger: Logger = () => {};
-
-const roomTagKey = randomBytes(32);
-
-export function roomTag(room: string): string {
-	return createHmac('sha256', roomTagKey).update(room).digest('hex').slice(0, 12);
-}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ConfigError, configFromEnv, DEFAULT_LIMITS, type Limits } from '../../signaling/config';
-import { silentLogger } from '../../signaling/log';
+import { jsonLogger, silentLogger } from '../../signaling/log';
 import { MemoryMailbox } from '../../signaling/mailbox';
 import { startSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../signaling/server';
 import { CLOSE_CODES } from '../../src/lib/transport/signaling-protocol';
@@ -61,6 +61,20 @@ describe('signaling server: rooms', () => {
 		expect(metrics).toContain('# TYPE samen_connections gauge');
 		expect(metrics).toMatch(/^samen_frames_rejected_total\{reason="malformed"\} 1$/m);
 		expect(metrics).toMatch(/^samen_rooms 0$/m);
+	});
+
+	it('logs structured lines that name no room, peer or address', async () => {
+		const lines: string[] = [];
+		const s = await startSignalingServer({ port: 0, host: '127.0.0.1', log: jsonLogger((line) => lines.push(line)) });
+		const a = await rawClient(s.url);
+		a.send({ type: 'join', room: ROOM });
+		await a.next('joined');
+		const b = await rawClient(s.url);
+		b.send({ type: 'join', room: 'nope' });
+		await b.closed;
+		await s.close();
+		expect(lines.map((line) => JSON.parse(line).event)).toEqual(['listening', 'frame-refused', 'shutting-down']);
+		for (const secret of [ROOM, a.self, b.self, '127.0.0.1']) expect(lines.join('\n')).not.toContain(secret);
 	});
 
 	it('tells clients to reconnect when it shuts down', async () => {
