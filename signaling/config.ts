@@ -29,6 +29,8 @@ export interface ServerConfig {
 	mailbox: MailboxLimits;
 	/** Shared room directory for several processes; in this process's memory when absent. */
 	redisUrl?: string;
+	/** Behind a load balancer: take the client's address from the last X-Forwarded-For entry. */
+	trustProxy: boolean;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -70,6 +72,13 @@ function iceServers(raw: string | undefined): IceServer[] {
 	return value as IceServer[];
 }
 
+function flag(env: Env, name: string): boolean {
+	const raw = env[name];
+	if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+	if (raw === '1' || raw === 'true') return true;
+	throw new ConfigError(`${name} must be 1 or 0, not "${raw}"`);
+}
+
 function redisUrl(raw: string | undefined): string | undefined {
 	if (!raw) return undefined;
 	if (!/^rediss?:\/\//.test(raw)) throw new ConfigError('REDIS_URL must look like redis://host:6379 (or rediss:// for TLS)');
@@ -96,6 +105,7 @@ export function configFromEnv(env: Env = process.env): ServerConfig {
 		tls: certFile && keyFile ? { cert: readFile('TLS_CERT_FILE', certFile), key: readFile('TLS_KEY_FILE', keyFile) } : undefined,
 		iceServers: iceServers(env.ICE_SERVERS),
 		redisUrl: redisUrl(env.REDIS_URL),
+		trustProxy: flag(env, 'TRUST_PROXY'),
 		mailbox: {
 			maxRoomBytes: positiveInteger(env, 'MAILBOX_ROOM_BYTES', DEFAULT_MAILBOX_LIMITS.maxRoomBytes),
 			ttlMs: positiveInteger(env, 'MAILBOX_DAYS', DEFAULT_MAILBOX_LIMITS.ttlMs / 86_400_000) * 86_400_000

@@ -86,8 +86,14 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 			socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
 			return;
 		}
-		wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request.socket.remoteAddress ?? 'unknown'));
+		wss.handleUpgrade(request, socket, head, (ws) => accept(ws, clientAddress(request)));
 	});
+
+	/** Behind a trusted proxy the socket's address is the proxy's; the proxy appends the client's. */
+	function clientAddress(request: IncomingMessage): string {
+		const forwarded = options.trustProxy ? String(request.headers['x-forwarded-for'] ?? '').split(',').at(-1)?.trim() : undefined;
+		return forwarded || request.socket.remoteAddress || 'unknown';
+	}
 
 	function originAllowed(request: IncomingMessage): boolean {
 		const origin = request.headers.origin;

@@ -146,6 +146,20 @@ describe('signaling server: limits, at and just past each bound', () => {
 		expect(again.self.length).toBe(16);
 	});
 
+	it('connections per address behind a trusted proxy count the forwarded address', async () => {
+		const s = await server({ limits: { maxConnectionsPerIp: 1 }, trustProxy: true });
+		const via = (address: string) => rawClient(s.url, { headers: { 'x-forwarded-for': `203.0.113.9, ${address}` } });
+		const first = await via('198.51.100.1');
+		const other = await via('198.51.100.2');
+		expect([first.self.length, other.self.length]).toEqual([16, 16]);
+		const again = await via('198.51.100.1');
+		expect((await again.closed).code).toBe(CLOSE_CODES.tooManyConnections);
+		const untrusted = await server({ limits: { maxConnectionsPerIp: 1 } });
+		await rawClient(untrusted.url, { headers: { 'x-forwarded-for': '198.51.100.3' } });
+		const spoofed = await rawClient(untrusted.url, { headers: { 'x-forwarded-for': '198.51.100.4' } });
+		expect((await spoofed.closed).code).toBe(CLOSE_CODES.tooManyConnections);
+	});
+
 	it('idle connections: one that answers pings stays, one that does not is dropped', async () => {
 		const s = await withLimits({ idleTimeoutMs: 200 });
 		const lively = await rawClient(s.url);
