@@ -1,0 +1,29 @@
+import { expect, test } from '@playwright/test';
+import { approveByPaste, createAccount, launch, openDevice, openSelfChat, send, showLinkCode } from './devices';
+
+test('a message reaches a device that is never online at the same time as the writer', async ({ baseURL }) => {
+	const browser = await launch();
+	try {
+		const laptop = await openDevice(browser, baseURL!);
+		const phone = await openDevice(browser, baseURL!);
+		await createAccount(laptop.page, 'Ada', 'Laptop');
+		await approveByPaste(laptop.page, phone.page, await showLinkCode(phone.page, 'Phone'));
+		await expect(phone.page.getByTestId('sync')).toHaveText('History synced');
+		await phone.page.close();
+
+		await openSelfChat(laptop.page);
+		await expect(laptop.page.getByTestId('peers')).toHaveText('No other device connected');
+		await send(laptop.page, 'left for the phone while it was off');
+		// The laptop goes away before the phone comes back: only the server's mailbox holds the message.
+		const mailboxBytes = async () => Number(/^samen_mailbox_bytes (\d+)$/m.exec(await (await fetch(`${baseURL}/metrics`)).text())?.[1]);
+		await expect.poll(mailboxBytes).toBeGreaterThan(0);
+		await laptop.page.close();
+
+		const phoneAgain = await phone.context.newPage();
+		await phoneAgain.goto('/chat?id=self');
+		await expect(phoneAgain.getByTestId('messages')).toContainText('left for the phone while it was off');
+		await expect(phoneAgain.getByTestId('peers')).toHaveText('No other device connected');
+	} finally {
+		await browser.close();
+	}
+});
