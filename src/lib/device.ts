@@ -105,6 +105,9 @@ export class Device extends Emitter<DeviceEvents> {
 	private changeQueued = false;
 	/** Local changes no other device has had yet, per topic: what goes to the mailbox. */
 	private readonly undelivered = new Map<string, Uint8Array[]>();
+	/** Both derive from the account key, which does not change while this object lives. */
+	private readonly room: string;
+	private readonly mailboxKey: Uint8Array;
 
 	private constructor(
 		private readonly platform: Platform,
@@ -112,6 +115,8 @@ export class Device extends Emitter<DeviceEvents> {
 		readonly accountKey: AccountKey
 	) {
 		super();
+		this.room = accountRoomId(accountKey);
+		this.mailboxKey = mailboxKeyFor(accountKey);
 		this.engine = new SyncEngine(platform.documents, (topic) => topic === ACCOUNT_TOPIC || !!parseMonthTopic(topic));
 		this.engine.on('changed', () => this.changed());
 		this.engine.on('peers-changed', (peers) => {
@@ -181,7 +186,7 @@ export class Device extends Emitter<DeviceEvents> {
 	/** Joins the account's room and syncs with every device found there, until `close`. */
 	connect(): void {
 		if (this.transport) return;
-		this.transport = this.platform.transport(accountRoomId(this.accountKey));
+		this.transport = this.platform.transport(this.room);
 		this.channel = new SecureChannel(this.transport, sessionKeyFor(this.accountKey));
 		this.engine.attach(this.channel);
 		this.transport.on('status', (status) => {
@@ -196,30 +201,26 @@ export class Device extends Emitter<DeviceEvents> {
 	private depositIfAlone(): void {
 		const transport = this.transport;
 		if (!transport?.mailbox || transport.status !== 'online' || this.engine.peers.length > 0 || this.undelivered.size === 0) return;
-		const room = accountRoomId(this.accountKey);
-		const key = mailboxKeyFor(this.accountKey);
 		for (const [topic, updates] of this.undelivered) {
-			transport.mailbox.deposit({ id: newId(), data: sealMailboxEntry(key, room, topic, Y.mergeUpdates(updates)) });
+			transport.mailbox.deposit({ id: newId(), data: sealMailboxEntry(this.mailboxKey, this.room, topic, Y.mergeUpdates(updates)) });
 		}
 		this.undelivered.clear();
 	}
 
 	private async takeFromMailbox(entries: MailboxEntry[]): Promise<void> {
-		const room = accountRoomId(this.accountKey);
-		const key = mailboxKeyFor(this.accountKey);
-		const taken: string[] = [];
 		for (const entry of entries) {
+			let applied = false;
 			try {
-				const { topic, update } = openMailboxEntry(key, room, entry.data);
-				if (topic !== ACCOUNT_TOPIC && !parseMonthTopic(topic)) throw new MessageError('not a topic of ours');
-				if (!(await this.engine.applyUpdate(topic, update))) throw new MessageError('not a valid update');
+				const { topic, update } = openMailboxEntry(this.mailboxKey, this.room, entry.data);
+				// The engine refuses topics outside the account's and updates that do not parse.
+				applied = await this.engine.applyUpdate(topic, update);
 			} catch {
-				// Not ours or damaged: it can never be applied, so it goes too.
-				this.mailboxRejected++;
+				// Sealed under another key, or tampered with: applied stays false.
 			}
-			taken.push(entry.id);
+			// An entry that cannot be applied now never will be, so it is taken all the same.
+			if (!applied) this.mailboxRejected++;
 		}
-		this.transport?.mailbox?.take(taken);
+		this.transport?.mailbox?.take(entries.map((entry) => entry.id));
 	}
 
 	disconnect(): void {
