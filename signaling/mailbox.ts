@@ -25,9 +25,17 @@ export interface MailboxStore {
 	close(): Promise<void>;
 }
 
-interface Stored {
+/** One item as kept: its sealed data and when it was deposited. */
+export interface Stored {
 	data: string;
 	at: number;
+}
+
+/** Whether `item` fits in a room that holds `items`, counting a same-id item it replaces as freed. */
+export function fitsInRoom(items: Iterable<[string, Stored]>, item: MailboxItem, maxRoomBytes: number): boolean {
+	let used = 0;
+	for (const [id, stored] of items) if (id !== item.id) used += stored.data.length;
+	return used + item.data.length <= maxRoomBytes;
 }
 
 export class MemoryMailbox implements MailboxStore {
@@ -40,8 +48,7 @@ export class MemoryMailbox implements MailboxStore {
 
 	async deposit(room: string, item: MailboxItem): Promise<boolean> {
 		const items = this.fresh(room);
-		const used = [...items.values()].reduce((sum, stored) => sum + stored.data.length, 0);
-		if (used - (items.get(item.id)?.data.length ?? 0) + item.data.length > this.limits.maxRoomBytes) return false;
+		if (!fitsInRoom(items, item, this.limits.maxRoomBytes)) return false;
 		items.set(item.id, { data: item.data, at: this.clock() });
 		this.rooms.set(room, items);
 		return true;

@@ -6,15 +6,10 @@
  */
 import { Redis } from 'ioredis';
 import type { MailboxItem } from '../src/lib/transport/signaling-protocol';
-import { DEFAULT_MAILBOX_LIMITS, type MailboxLimits, type MailboxStore } from './mailbox';
+import { DEFAULT_MAILBOX_LIMITS, fitsInRoom, type MailboxLimits, type MailboxStore, type Stored } from './mailbox';
 
 const roomKey = (room: string) => `samen:mailbox:${room}`;
 const TOTAL_KEY = 'samen:mailbox-bytes';
-
-interface Stored {
-	data: string;
-	at: number;
-}
 
 export class RedisMailbox implements MailboxStore {
 	private constructor(
@@ -31,9 +26,8 @@ export class RedisMailbox implements MailboxStore {
 
 	async deposit(room: string, item: MailboxItem): Promise<boolean> {
 		const items = await this.fresh(room);
-		const used = items.reduce((sum, [, stored]) => sum + stored.data.length, 0);
+		if (!fitsInRoom(items, item, this.limits.maxRoomBytes)) return false;
 		const replaced = items.find(([id]) => id === item.id)?.[1].data.length ?? 0;
-		if (used - replaced + item.data.length > this.limits.maxRoomBytes) return false;
 		await this.redis
 			.multi()
 			.hset(roomKey(room), item.id, JSON.stringify({ data: item.data, at: this.clock() }))
