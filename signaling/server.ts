@@ -14,7 +14,7 @@ import { DEFAULT_LIMITS, type Limits, type ServerConfig } from './config';
 import { MemoryDirectory, type Directory } from './directory';
 import { MemoryMailbox, type MailboxStore } from './mailbox';
 import { jsonLogger, type Logger } from './log';
-import { Rooms, type Connection, type Verdict } from './rooms';
+import { Rooms, type Connection, type RejectReason, type Verdict } from './rooms';
 import { staticFiles } from './static-files';
 
 export interface SignalingServerOptions extends Partial<Omit<ServerConfig, 'limits' | 'mailbox'>> {
@@ -147,16 +147,18 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 				return;
 			}
 			const verdict = rooms.receive(connection, data.toString());
-			if (verdict) {
-				ws.close(verdict.close, verdict.reason);
-				log('frame-refused', { code: verdict.close, reason: verdict.reason });
-			}
+			if (verdict) closeWith(ws, verdict);
 		});
 		connection.send({ type: 'welcome', self: connection.id, iceServers });
 	}
 
-	function refuse(ws: WebSocket, verdict: NonNullable<Verdict>, reason: Parameters<Rooms['countRejected']>[0]): void {
+	/** Rooms counts what it refuses itself; limits enforced here are counted here. */
+	function refuse(ws: WebSocket, verdict: NonNullable<Verdict>, reason: RejectReason): void {
 		rooms.countRejected(reason);
+		closeWith(ws, verdict);
+	}
+
+	function closeWith(ws: WebSocket, verdict: NonNullable<Verdict>): void {
 		log('frame-refused', { code: verdict.close, reason: verdict.reason });
 		ws.close(verdict.close, verdict.reason);
 	}
