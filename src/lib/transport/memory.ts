@@ -30,9 +30,10 @@ export class MemoryNetwork {
 		if (members.has(transport)) return;
 		const others = [...members];
 		members.add(transport);
+		// The newcomer opens the channel to each member, as on the real signaling server.
 		for (const other of others) {
-			other.peerArrived(transport.id);
-			transport.peerArrived(other.id);
+			other.peerArrived(transport.id, false);
+			transport.peerArrived(other.id, true);
 		}
 		const waiting = [...(this.mailboxes.get(transport.room) ?? [])].map(([id, data]) => ({ id, data: data.slice() }));
 		if (waiting.length > 0) queueMicrotask(() => transport.mailboxArrived(waiting));
@@ -71,6 +72,7 @@ export class MemoryNetwork {
 export class MemoryTransport extends Emitter<TransportEvents> implements Transport {
 	status: TransportStatus = 'offline';
 	readonly peers = new Set<PeerId>();
+	private readonly initiated = new Set<PeerId>();
 	readonly mailbox: RoomMailbox = {
 		deposit: ({ id, data }) => {
 			if (this.status === 'online') this.network.mailboxFor(this.room).set(id, data.slice());
@@ -102,12 +104,18 @@ export class MemoryTransport extends Emitter<TransportEvents> implements Transpo
 		this.setStatus('offline');
 	}
 
-	/** @internal */ peerArrived(peer: PeerId): void {
+	isInitiator(peer: PeerId): boolean {
+		return this.initiated.has(peer);
+	}
+
+	/** @internal */ peerArrived(peer: PeerId, initiator: boolean): void {
 		this.peers.add(peer);
+		if (initiator) this.initiated.add(peer);
 		this.emit('peer-connected', peer);
 	}
 
 	/** @internal */ peerLeft(peer: PeerId): void {
+		this.initiated.delete(peer);
 		if (this.peers.delete(peer)) this.emit('peer-disconnected', peer);
 	}
 

@@ -35,6 +35,11 @@ export interface Transport extends Emitter<TransportEvents> {
 	readonly status: TransportStatus;
 	/** Peers with an open channel right now. */
 	readonly peers: ReadonlySet<PeerId>;
+	/**
+	 * Whether this end opened the channel to `peer`. Exactly one end of every channel is the
+	 * initiator, so a handshake above knows which side speaks first without a round trip.
+	 */
+	isInitiator(peer: PeerId): boolean;
 	/** Joins the room and keeps trying to stay in it until `close`. */
 	connect(): void;
 	/** Delivers one whole message, in order, to one peer; messages of any size. */

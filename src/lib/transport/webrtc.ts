@@ -24,6 +24,7 @@ const PROBE_TIMEOUT_MS = 2_500;
 
 interface Link {
 	peer: SimplePeer.Instance;
+	initiator: boolean;
 	connected: boolean;
 	reassembler: Reassembler;
 	queue: Uint8Array[];
@@ -108,6 +109,10 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 		}
 	}
 
+	isInitiator(peer: PeerId): boolean {
+		return this.links.get(peer)?.initiator ?? false;
+	}
+
 	send(peer: PeerId, data: Uint8Array): void {
 		const link = this.links.get(peer);
 		if (!link?.connected) return;
@@ -128,7 +133,7 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 
 	private open(peerId: PeerId, initiator: boolean): Link {
 		const peer = this.createPeer({ initiator, trickle: true, config: { iceServers: this.signaling.iceServers } });
-		const link: Link = { peer, connected: false, reassembler: new Reassembler(), queue: [], writing: false, lastHeard: Date.now() };
+		const link: Link = { peer, initiator, connected: false, reassembler: new Reassembler(), queue: [], writing: false, lastHeard: Date.now() };
 		this.links.set(peerId, link);
 		peer.on('signal', (data: unknown) => this.signaling.signal(this.room, peerId, data as SignalData));
 		// simple-peer can hand over data before it reports 'connect' (it waits for stats first).
