@@ -20,7 +20,7 @@ export interface MailboxStore {
 	/** The room's items that have not expired, oldest first. */
 	list(room: string): Promise<MailboxItem[]>;
 	take(room: string, ids: string[]): Promise<void>;
-	/** Bytes held for all rooms. */
+	/** Bytes held for all rooms, not counting expired items. */
 	totalBytes(): Promise<number>;
 	close(): Promise<void>;
 }
@@ -32,7 +32,7 @@ export interface Stored {
 }
 
 /** Whether `item` fits in a room that holds `items`, counting a same-id item it replaces as freed. */
-export function fitsInRoom(items: Iterable<[string, Stored]>, item: MailboxItem, maxRoomBytes: number): boolean {
+function fitsInRoom(items: Iterable<[string, Stored]>, item: MailboxItem, maxRoomBytes: number): boolean {
 	let used = 0;
 	for (const [id, stored] of items) if (id !== item.id) used += stored.data.length;
 	return used + item.data.length <= maxRoomBytes;
@@ -65,9 +65,10 @@ export class MemoryMailbox implements MailboxStore {
 		if (items.size === 0) this.rooms.delete(room);
 	}
 
+	/** Drops every room's expired items on the way, so that they are neither counted nor kept. */
 	async totalBytes(): Promise<number> {
 		let total = 0;
-		for (const items of this.rooms.values()) for (const stored of items.values()) total += stored.data.length;
+		for (const room of [...this.rooms.keys()]) for (const stored of this.fresh(room).values()) total += stored.data.length;
 		return total;
 	}
 

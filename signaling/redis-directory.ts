@@ -4,15 +4,17 @@
  *
  *   samen:room:<room>        hash  peerId → id of the process it is connected to
  *   samen:process:<id>       string with a 15 s expiry, renewed every 5 s while the process lives
- *   samen:deliver:<id>       pub/sub channel: {"peer", "frame"} for a peer connected to process <id>
+ *   samen:deliver:<id>       pub/sub channel: {"room", "peer", "frame"} for a peer connected to process <id>
  *
  * A process that dies without cleaning up leaves members behind; they are recognised by their
  * expired process key and removed the next time someone joins or leaves their room.
  *
  * A peer id belongs to one connection on one process for its whole life, so which process holds
  * a room member is cached: forwarding a signal then costs one PUBLISH, not a lookup first. The
- * cache forgets a member when this process sees it leave; a signal sent in the moment after a
- * peer left elsewhere reaches that process and is dropped there, as it would be anyway.
+ * cache forgets a member when this process sees it leave. Until then a frame for a peer that left
+ * elsewhere still goes to its process, and `deliver` cannot know better than true (pub/sub gives
+ * no receipt); the receiving process hands a frame only to a local peer that is in the frame's
+ * room at that moment, and drops the rest.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -60,29 +62,26 @@ export class RedisDirectory implements Directory {
 	}
 
 	async join(room: string, peerId: string): Promise<string[]> {
+		// Tracked first: another process may forward a frame to the peer as soon as Redis has it.
+		this.track(room, peerId, true);
 		const results = await this.commands.multi().hgetall(roomKey(room)).hset(roomKey(room), peerId, this.processId).exec();
 		const before = (results?.[0]?.[1] ?? {}) as Record<string, string>;
-		this.track(room, peerId, true);
 		return this.living(room, before);
 	}
 
 	async leave(room: string, peerId: string): Promise<string[]> {
-		const results = await this.commands.multi().hdel(roomKey(room), peerId).hgetall(roomKey(room)).exec();
 		this.track(room, peerId, false);
 		this.owners.delete(`${room}\n${peerId}`);
+		const results = await this.commands.multi().hdel(roomKey(room), peerId).hgetall(roomKey(room)).exec();
 		return this.living(room, (results?.[1]?.[1] ?? {}) as Record<string, string>);
 	}
 
 	async deliver(room: string, peerId: string, frame: ServerFrame): Promise<boolean> {
 		const owner = await this.ownerOf(room, peerId);
 		if (!owner) return false;
-		if (owner === this.processId) {
-			const peer = this.local.get(peerId);
-			peer?.send(frame);
-			return !!peer;
-		}
+		if (owner === this.processId) return this.handToLocal(room, peerId, frame);
 		// Not awaited: pub/sub gives no receipt worth a round trip.
-		void this.commands.publish(deliveryChannel(owner), JSON.stringify({ peer: peerId, frame })).catch(() => undefined);
+		void this.commands.publish(deliveryChannel(owner), JSON.stringify({ room, peer: peerId, frame })).catch(() => undefined);
 		return true;
 	}
 
@@ -103,8 +102,8 @@ export class RedisDirectory implements Directory {
 
 	async close(): Promise<void> {
 		clearInterval(this.renewTimer);
-		for (const [room, peers] of this.localRooms) {
-			for (const peer of peers) await this.leave(room, peer).catch(() => undefined);
+		for (const [room, peers] of [...this.localRooms]) {
+			for (const peer of [...peers]) await this.leave(room, peer).catch(() => undefined);
 		}
 		await this.commands.del(processKey(this.processId)).catch(() => undefined);
 		this.subscriber.disconnect();
@@ -112,15 +111,22 @@ export class RedisDirectory implements Directory {
 	}
 
 	private receive(message: string): void {
-		let parsed: { peer?: unknown; frame?: ServerFrame };
+		let parsed: { room?: unknown; peer?: unknown; frame?: ServerFrame };
 		try {
 			parsed = JSON.parse(message) as typeof parsed;
 		} catch {
 			return;
 		}
-		if (typeof parsed.peer !== 'string' || !parsed.frame) return;
+		if (typeof parsed.room !== 'string' || typeof parsed.peer !== 'string' || !parsed.frame) return;
 		if (parsed.frame.type === 'peer-left') this.owners.delete(`${parsed.frame.room}\n${parsed.frame.peer}`);
-		this.local.get(parsed.peer)?.send(parsed.frame);
+		this.handToLocal(parsed.room, parsed.peer, parsed.frame);
+	}
+
+	/** Hands `frame` to a peer of this process if it is in `room`; false when it is not. */
+	private handToLocal(room: string, peerId: string, frame: ServerFrame): boolean {
+		const peer = this.localRooms.get(room)?.has(peerId) ? this.local.get(peerId) : undefined;
+		peer?.send(frame);
+		return !!peer;
 	}
 
 	private renew(): Promise<unknown> {

@@ -1,15 +1,83 @@
 /**
  * The blind mailbox in Redis, shared by every server process and kept across restarts:
  *
- *   samen:mailbox:<room>        hash  itemId → {"data","at"}   expires 30 days after its last deposit
- *   samen:mailbox-bytes         total bytes held, for /metrics
+ *   samen:mailbox:items:<room>   hash    itemId → {"data","at"}: the room's items; at = deposit time, ms
+ *   samen:mailbox:expiry         zset    "<room> <itemId>" scored by deposit time: the order items expire in
+ *   samen:mailbox:room-bytes     hash    room → bytes its items hold, for the per-room bound
+ *   samen:mailbox:bytes          string  bytes all rooms hold, for /metrics
+ *
+ * Every write is one Lua script (deposit, take, sweep), which Redis runs whole and alone: no other
+ * process can come between a room's bound being checked and the deposit it allows, and an item's
+ * bytes are added once when it is stored and subtracted once when it is removed, however many
+ * devices take it at once. Only the scripts write the two byte counts, always together with the
+ * items they count, so the counts stay exact.
+ *
+ * Items expire explicitly, never through PEXPIRE: a key that Redis drops by itself would take its
+ * items away without their bytes being subtracted. Every script first sweeps: it removes each item
+ * deposited longer than the time to live ago, found through samen:mailbox:expiry in deposit order,
+ * and subtracts its bytes. totalBytes() sweeps too, so it never counts an expired item, whichever
+ * room holds it. Each item is swept once, so the cost is paid per item, not per call. list() only
+ * leaves expired items out; it writes nothing.
+ *
+ * Room and item ids are base64url (signaling-protocol.ts), so a space separates them in the expiry
+ * index, and item data is base64url too, so its length in Lua (bytes) is its length in JavaScript.
+ * The scripts reach a room's hash by its name, which a single Redis allows and a Redis Cluster
+ * would not.
  */
 import { Redis } from 'ioredis';
 import type { MailboxItem } from '../src/lib/transport/signaling-protocol';
-import { DEFAULT_MAILBOX_LIMITS, fitsInRoom, type MailboxLimits, type MailboxStore, type Stored } from './mailbox';
+import { DEFAULT_MAILBOX_LIMITS, type MailboxLimits, type MailboxStore, type Stored } from './mailbox';
 
-const roomKey = (room: string) => `samen:mailbox:${room}`;
-const TOTAL_KEY = 'samen:mailbox-bytes';
+const ROOM_PREFIX = 'samen:mailbox:items:';
+const roomKey = (room: string) => ROOM_PREFIX + room;
+/** The keys every script is given, in this order. */
+const KEYS = ['samen:mailbox:expiry', 'samen:mailbox:room-bytes', 'samen:mailbox:bytes'];
+
+/** The start of every script. ARGV[1]: the deposit time of the oldest item still kept. */
+const SWEEP = `
+local expiry, roomBytes, total = KEYS[1], KEYS[2], KEYS[3]
+local function size(value) return #cjson.decode(value).data end
+-- Removes one item and frees its bytes; nothing when it is not there.
+local function remove(room, id)
+  local key = '${ROOM_PREFIX}' .. room
+  redis.call('ZREM', expiry, room .. ' ' .. id)
+  local value = redis.call('HGET', key, id)
+  if not value then return end
+  local bytes = size(value)
+  redis.call('HDEL', key, id)
+  if redis.call('HINCRBY', roomBytes, room, -bytes) <= 0 then redis.call('HDEL', roomBytes, room) end
+  redis.call('DECRBY', total, bytes)
+end
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', expiry, '-inf', '(' .. ARGV[1])) do
+  local room, id = string.match(member, '^(%S+) (%S+)$')
+  remove(room, id)
+end
+`;
+
+/** ARGV[2..]: room, item id, {"data","at"}, at, the room's bound. Returns 1 when stored, 0 when it does not fit. */
+const DEPOSIT = `${SWEEP}
+local room, id, value, at = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local key = '${ROOM_PREFIX}' .. room
+local old = redis.call('HGET', key, id)
+local freed = old and size(old) or 0
+local bytes = size(value)
+if tonumber(redis.call('HGET', roomBytes, room) or 0) - freed + bytes > tonumber(ARGV[6]) then return 0 end
+redis.call('HSET', key, id, value)
+redis.call('ZADD', expiry, at, room .. ' ' .. id)
+redis.call('HINCRBY', roomBytes, room, bytes - freed)
+redis.call('INCRBY', total, bytes - freed)
+return 1
+`;
+
+/** ARGV[2..]: room, then the ids to remove. */
+const TAKE = `${SWEEP}
+for i = 3, #ARGV do remove(ARGV[2], ARGV[i]) end
+`;
+
+/** Returns the bytes all rooms hold once the expired items are gone. */
+const TOTAL = `${SWEEP}
+return tonumber(redis.call('GET', total) or 0)
+`;
 
 export class RedisMailbox implements MailboxStore {
 	private constructor(
@@ -25,48 +93,38 @@ export class RedisMailbox implements MailboxStore {
 	}
 
 	async deposit(room: string, item: MailboxItem): Promise<boolean> {
-		const items = await this.fresh(room);
-		if (!fitsInRoom(items, item, this.limits.maxRoomBytes)) return false;
-		const replaced = items.find(([id]) => id === item.id)?.[1].data.length ?? 0;
-		await this.redis
-			.multi()
-			.hset(roomKey(room), item.id, JSON.stringify({ data: item.data, at: this.clock() }))
-			.pexpire(roomKey(room), this.limits.ttlMs)
-			.incrby(TOTAL_KEY, item.data.length - replaced)
-			.exec();
-		return true;
+		const at = this.clock();
+		const stored: Stored = { data: item.data, at };
+		return (await this.run(DEPOSIT, room, item.id, JSON.stringify(stored), at, this.limits.maxRoomBytes)) === 1;
 	}
 
 	async list(room: string): Promise<MailboxItem[]> {
-		return (await this.fresh(room)).sort(([, a], [, b]) => a.at - b.at).map(([id, { data }]) => ({ id, data }));
+		const oldest = this.oldestKept();
+		return Object.entries(await this.redis.hgetall(roomKey(room)))
+			.map(([id, value]) => ({ id, ...(JSON.parse(value) as Stored) }))
+			.filter((item) => item.at >= oldest)
+			.sort((a, b) => a.at - b.at)
+			.map(({ id, data }) => ({ id, data }));
 	}
 
 	async take(room: string, ids: string[]): Promise<void> {
-		if (ids.length === 0) return;
-		const values = await this.redis.hmget(roomKey(room), ...ids);
-		const present = ids.filter((_, i) => values[i] !== null);
-		if (present.length === 0) return;
-		const bytes = values.reduce((sum, value) => sum + (value ? (JSON.parse(value) as Stored).data.length : 0), 0);
-		await this.redis.multi().hdel(roomKey(room), ...present).decrby(TOTAL_KEY, bytes).exec();
+		if (ids.length > 0) await this.run(TAKE, room, ...ids);
 	}
 
 	async totalBytes(): Promise<number> {
-		return Math.max(0, Number((await this.redis.get(TOTAL_KEY)) ?? 0));
+		return Number(await this.run(TOTAL));
 	}
 
 	async close(): Promise<void> {
 		await this.redis.quit().catch(() => undefined);
 	}
 
-	/** The room's items, with the expired ones removed. */
-	private async fresh(room: string): Promise<[string, Stored][]> {
-		const all = Object.entries(await this.redis.hgetall(roomKey(room))).map(([id, value]) => [id, JSON.parse(value) as Stored] as [string, Stored]);
-		const oldest = this.clock() - this.limits.ttlMs;
-		const expired = all.filter(([, stored]) => stored.at < oldest);
-		if (expired.length > 0) {
-			const bytes = expired.reduce((sum, [, stored]) => sum + stored.data.length, 0);
-			await this.redis.multi().hdel(roomKey(room), ...expired.map(([id]) => id)).decrby(TOTAL_KEY, bytes).exec();
-		}
-		return all.filter(([, stored]) => stored.at >= oldest);
+	private run(script: string, ...args: (string | number)[]): Promise<unknown> {
+		return this.redis.eval(script, KEYS.length, ...KEYS, this.oldestKept(), ...args);
+	}
+
+	/** Items deposited before this moment have expired. */
+	private oldestKept(): number {
+		return this.clock() - this.limits.ttlMs;
 	}
 }

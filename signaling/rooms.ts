@@ -78,7 +78,10 @@ export class Rooms {
 		}
 		if (frame.type === 'join') from.rooms.add(frame.room);
 		if (frame.type === 'leave' && !from.rooms.delete(frame.room)) return undefined;
-		this.enqueue(from, () => this.apply(from, frame));
+		// Membership as this frame arrives, not when its turn comes: a leave right behind a deposit
+		// must not undo the deposit.
+		const member = from.rooms.has(frame.room);
+		this.enqueue(from, () => this.apply(from, frame, member));
 		return undefined;
 	}
 
@@ -95,7 +98,8 @@ export class Rooms {
 		connection.pending = connection.pending.then(work).catch(this.onError);
 	}
 
-	private async apply(from: Connection, frame: ClientFrame): Promise<void> {
+	/** Does what `frame` asks; `member` tells whether `from` was in the frame's room when the frame arrived. */
+	private async apply(from: Connection, frame: ClientFrame, member: boolean): Promise<void> {
 		if (frame.type === 'join') {
 			const before = await this.directory.join(frame.room, from.id);
 			from.send({ type: 'joined', room: frame.room, peers: before });
@@ -104,19 +108,19 @@ export class Rooms {
 		} else if (frame.type === 'leave') {
 			await this.leave(from, frame.room);
 		} else if (frame.type === 'deposit') {
-			if (!from.rooms.has(frame.room)) return this.notInRoom(from);
+			if (!member) return this.notInRoom(from);
 			if (!(await this.mailbox.deposit(frame.room, { id: frame.id, data: frame.data }))) {
 				this.countRejected('mailbox-full');
 				from.send({ type: 'error', code: 'mailbox-full', message: 'this room’s mailbox is full' });
 			}
 			this.mailboxBytes = await this.mailbox.totalBytes();
 		} else if (frame.type === 'take') {
-			if (!from.rooms.has(frame.room)) return this.notInRoom(from);
+			if (!member) return this.notInRoom(from);
 			await this.mailbox.take(frame.room, frame.ids);
 			this.mailboxBytes = await this.mailbox.totalBytes();
 		} else {
 			const delivered =
-				from.rooms.has(frame.room) &&
+				member &&
 				(await this.directory.deliver(frame.room, frame.to, { type: 'signal', room: frame.room, from: from.id, data: frame.data }));
 			if (delivered) this.framesForwarded++;
 			else this.notInRoom(from);

@@ -333,6 +333,51 @@ describe('signaling server: blind mailbox', () => {
 		expect(await reader.next('mailbox')).toMatchObject({ items: [{ id: 'item-0001' }, { id: 'item-0002' }] });
 	});
 
+	it('handles a signal, a deposit or a take sent right before a leave as from a member', async () => {
+		const s = await server();
+		const writer = await rawClient(s.url);
+		const reader = await rawClient(s.url);
+		reader.send({ type: 'join', room: ROOM });
+		await reader.next('joined');
+		writer.send({ type: 'join', room: ROOM });
+		await writer.next('joined');
+		writer.send({ type: 'signal', room: ROOM, to: reader.self, data: { n: 1 } });
+		writer.send({ type: 'deposit', room: ROOM, ...item('item-0001') });
+		writer.send({ type: 'leave', room: ROOM });
+		expect(await reader.next('signal')).toEqual({ type: 'signal', room: ROOM, from: writer.self, data: { n: 1 } });
+		await reader.next('peer-left');
+
+		reader.send({ type: 'leave', room: ROOM });
+		reader.send({ type: 'join', room: ROOM });
+		await reader.next('joined');
+		expect(await reader.next('mailbox')).toEqual({ type: 'mailbox', room: ROOM, items: [item('item-0001')] });
+		reader.send({ type: 'take', room: ROOM, ids: ['item-0001'] });
+		reader.send({ type: 'leave', room: ROOM });
+		// Frames of one connection are handled in order: once this join is answered, the take is done.
+		reader.send({ type: 'join', room: ROOM });
+		await reader.next('joined');
+		expect(s.metrics()).toMatch(/^samen_mailbox_bytes 0$/m);
+		expect([...writer.frames, ...reader.frames].filter((f) => f.type === 'error')).toEqual([]);
+	});
+
+	it('stops counting expired frames in /metrics, also in a room nobody opens again', async () => {
+		let now = Date.UTC(2026, 0, 1);
+		const s = await server({ mailbox: new MemoryMailbox({ maxRoomBytes: 1 << 20, ttlMs: 1000 }, () => now) });
+		const writer = await rawClient(s.url);
+		writer.send({ type: 'join', room: ROOM });
+		await writer.next('joined');
+		writer.send({ type: 'deposit', room: ROOM, ...item('item-old1', 30) });
+		writer.send({ type: 'leave', room: ROOM });
+		writer.send({ type: 'join', room: 'b'.repeat(32) });
+		await writer.next('joined');
+		expect(s.metrics()).toMatch(/^samen_mailbox_bytes 30$/m);
+		now += 1001;
+		writer.send({ type: 'deposit', room: 'b'.repeat(32), ...item('item-new1', 40) });
+		writer.send({ type: 'join', room: ROOM });
+		await writer.next('joined');
+		expect(s.metrics()).toMatch(/^samen_mailbox_bytes 40$/m);
+	});
+
 	it('forgets frames after thirty days', async () => {
 		let now = Date.UTC(2026, 0, 1);
 		const s = await server({ mailbox: new MemoryMailbox({ maxRoomBytes: 1 << 20, ttlMs: 30 * 24 * 3600 * 1000 }, () => now) });

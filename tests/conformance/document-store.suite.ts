@@ -1,0 +1,167 @@
+/**
+ * One conformance suite for device storage (src/lib/storage/types.ts), run against every adapter:
+ * `DocumentStore` for the Yjs documents and `KeyValueStore` for the small records.
+ *
+ * An adapter gives `setup()`: for one device that no other test uses, a way to open its stores.
+ * Each call of `documents()` or `records()` stands for the device starting again: it returns the
+ * store as a restarted app would get it (the same memory store, or a new IndexedDB store object of
+ * the same name), so "saved" means "there after a restart".
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import type { DocumentStore, KeyValueStore } from '../../src/lib/storage/types';
+
+export interface StorageHarness {
+	documents(): DocumentStore;
+	records(): KeyValueStore;
+	teardown?(): unknown;
+}
+
+export type StorageSetup = () => Promise<StorageHarness>;
+
+export function runDocumentStoreConformance(name: string, setup: StorageSetup): void {
+	describe(`Storage conformance: ${name}`, () => {
+		const teardowns: (() => unknown)[] = [];
+		afterEach(async () => {
+			for (const teardown of teardowns.splice(0).reverse()) await teardown();
+		});
+
+		async function device(): Promise<StorageHarness> {
+			const harness = await setup();
+			teardowns.push(() => harness.teardown?.());
+			return harness;
+		}
+
+		/** Starts the device, binds `topics` into fresh documents, runs `work`, and closes. */
+		async function session(harness: StorageHarness, topics: string[], work: (docs: Y.Doc[]) => void = () => {}): Promise<Y.Doc[]> {
+			const store = harness.documents();
+			const docs = topics.map(() => new Y.Doc());
+			for (const [i, topic] of topics.entries()) await store.bind(topic, docs[i]!);
+			work(docs);
+			await store.close();
+			return docs;
+		}
+
+		describe('documents', () => {
+			it('keeps a change to a bound document across a restart', async () => {
+				const harness = await device();
+				await session(harness, ['chat'], ([doc]) => {
+					doc!.getMap('messages').set('m1', { text: 'hello', at: 1 });
+					doc!.getText('draft').insert(0, 'half a thought');
+				});
+				const [reloaded] = await session(harness, ['chat']);
+				expect(reloaded!.getMap('messages').toJSON()).toEqual({ m1: { text: 'hello', at: 1 } });
+				expect(reloaded!.getText('draft').toString()).toBe('half a thought');
+			});
+
+			it('keeps saving a document that was loaded from storage', async () => {
+				const harness = await device();
+				await session(harness, ['chat'], ([doc]) => doc!.getMap('messages').set('first', 1));
+				await session(harness, ['chat'], ([doc]) => doc!.getMap('messages').set('second', 2));
+				const [reloaded] = await session(harness, ['chat']);
+				expect(reloaded!.getMap('messages').toJSON()).toEqual({ first: 1, second: 2 });
+			});
+
+			it('keeps two topics apart, and loads a topic never written as empty', async () => {
+				const harness = await device();
+				await session(harness, ['alpha', 'beta'], ([alpha, beta]) => {
+					alpha!.getMap('m').set('only-in', 'alpha');
+					beta!.getMap('m').set('only-in', 'beta');
+				});
+				const [alpha, beta, gamma] = await session(harness, ['alpha', 'beta', 'gamma']);
+				expect(alpha!.getMap('m').toJSON()).toEqual({ 'only-in': 'alpha' });
+				expect(beta!.getMap('m').toJSON()).toEqual({ 'only-in': 'beta' });
+				expect(gamma!.getMap('m').toJSON()).toEqual({});
+			});
+
+			it('forgets every saved document on clear()', async () => {
+				const harness = await device();
+				await session(harness, ['alpha', 'beta'], ([alpha, beta]) => {
+					alpha!.getMap('m').set('k', 'a');
+					beta!.getMap('m').set('k', 'b');
+				});
+				await harness.documents().clear();
+				const [alpha, beta] = await session(harness, ['alpha', 'beta']);
+				expect(alpha!.getMap('m').toJSON()).toEqual({});
+				expect(beta!.getMap('m').toJSON()).toEqual({});
+			});
+
+			it('saves again after clear()', async () => {
+				const harness = await device();
+				await session(harness, ['chat'], ([doc]) => doc!.getMap('m').set('old', true));
+				await harness.documents().clear();
+				await session(harness, ['chat'], ([doc]) => doc!.getMap('m').set('new', true));
+				const [reloaded] = await session(harness, ['chat']);
+				expect(reloaded!.getMap('m').toJSON()).toEqual({ new: true });
+			});
+
+			it('reloads 500 small changes, each its own update, to the same state', async () => {
+				const harness = await device();
+				const [original] = await session(harness, ['chat'], ([doc]) => {
+					const messages = doc!.getMap('messages');
+					for (let i = 0; i < 500; i++) messages.set(`m${i}`, `message ${i}`);
+				});
+				const [reloaded] = await session(harness, ['chat']);
+				expect(reloaded!.getMap('messages').size).toBe(500);
+				expect(reloaded!.getMap('messages').toJSON()).toEqual(original!.getMap('messages').toJSON());
+				expect(Y.encodeStateVector(reloaded!)).toEqual(Y.encodeStateVector(original!));
+			});
+		});
+
+		describe('records', () => {
+			const values: [string, unknown][] = [
+				['text', 'héllo, wereld 👋'],
+				['number', 42.5],
+				['zero', 0],
+				['false', false],
+				['null', null],
+				['list', [1, 'two', { three: 3 }]],
+				['object', { name: 'Laptop', keys: { epoch: 2, secret: 'c2VjcmV0' }, devices: [] }]
+			];
+
+			it('gives back JSON values as they were set, after a restart too', async () => {
+				const harness = await device();
+				const records = harness.records();
+				for (const [key, value] of values) await records.set(key, value);
+				for (const [key, value] of values) expect(await records.get(key), key).toEqual(value);
+				const restarted = harness.records();
+				for (const [key, value] of values) expect(await restarted.get(key), key).toEqual(value);
+			});
+
+			it('reads a key never set as undefined', async () => {
+				const records = (await device()).records();
+				expect(await records.get('never-set')).toBeUndefined();
+			});
+
+			it('replaces a value that is set again', async () => {
+				const harness = await device();
+				await harness.records().set('device', { name: 'Laptop' });
+				await harness.records().set('device', { name: 'Phone' });
+				expect(await harness.records().get('device')).toEqual({ name: 'Phone' });
+			});
+
+			it('deletes one record and keeps the others', async () => {
+				const harness = await device();
+				const records = harness.records();
+				await records.set('keep', 1);
+				await records.set('drop', 2);
+				await records.delete('drop');
+				await records.delete('never-set');
+				const restarted = harness.records();
+				expect(await restarted.get('drop')).toBeUndefined();
+				expect(await restarted.get('keep')).toBe(1);
+			});
+
+			it('forgets every record on clear()', async () => {
+				const harness = await device();
+				const records = harness.records();
+				for (const [key, value] of values) await records.set(key, value);
+				await records.clear();
+				const restarted = harness.records();
+				for (const [key] of values) expect(await restarted.get(key), key).toBeUndefined();
+				await restarted.set('after', 'clear');
+				expect(await harness.records().get('after')).toBe('clear');
+			});
+		});
+	});
+}
