@@ -1,27 +1,23 @@
 import { expect, test } from '@playwright/test';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
 	approveByPaste,
+	cameraFile,
 	confirmCodes,
 	createAccount,
 	launch,
 	launchWithCamera,
 	openDevice,
 	openSelfChat,
+	pasteLink,
 	send,
 	showLinkCode
 } from './devices';
-import { pngToY4m } from './y4m';
 
 test('link by camera: the primary scans the QR the new device shows', async ({ baseURL }) => {
 	const newBrowser = await launch();
 	const fresh = await openDevice(newBrowser, baseURL!);
 	await showLinkCode(fresh.page, 'Pixel');
-	const screenshot = await fresh.page.getByTestId('link-qr').screenshot();
-	const camera = join(mkdtempSync(join(tmpdir(), 'samen-camera-')), 'qr.y4m');
-	writeFileSync(camera, pngToY4m(screenshot));
+	const camera = cameraFile(await fresh.page.getByTestId('link-qr').screenshot());
 
 	const primaryBrowser = await launchWithCamera(camera);
 	try {
@@ -31,6 +27,9 @@ test('link by camera: the primary scans the QR the new device shows', async ({ b
 		await send(primary.page, 'written before linking');
 		await primary.page.getByTestId('open-settings').click();
 		await primary.page.getByTestId('link-device').click();
+		// The page alone starts neither the camera nor a link: the user asks for the camera.
+		await expect(primary.page.locator('#scanner video')).toHaveCount(0);
+		await primary.page.getByTestId('scan-qr').click();
 		// Nothing is pasted: the only way to the codes is the camera reading the QR.
 		await confirmCodes(primary.page, fresh.page);
 
@@ -52,7 +51,7 @@ test('link by pasted link, messages both ways, and both survive a reload', async
 		const phone = await openDevice(browser, baseURL!);
 		await createAccount(primary.page, 'Ada', 'Laptop');
 		const link = await showLinkCode(phone.page, 'Phone');
-		expect(link).toMatch(/\/settings\/link#samen1\./);
+		expect(link).toMatch(/\/settings\/link#samen2\./);
 		await approveByPaste(primary.page, phone.page, link);
 
 		await openSelfChat(primary.page);
@@ -109,7 +108,7 @@ test('an expired QR is refused on both devices and changes nothing', async ({ ba
 		await fresh.page.reload();
 		const link = await showLinkCode(fresh.page, 'Old phone');
 		await fresh.page.clock.fastForward('02:01');
-		await expect(fresh.page.getByTestId('link-error')).toHaveText('This code has expired. Make a new one on the new device.');
+		await expect(fresh.page.getByTestId('link-error')).toHaveText('This code has expired. Make a new one.');
 
 		await primary.page.clock.fastForward('02:01');
 		await primary.page.getByTestId('open-settings').click();
@@ -139,9 +138,77 @@ test('a link that is not ours gets a clear message, in English and in Dutch', as
 		await primary.page.getByTestId('language').selectOption('nl');
 		await expect(primary.page.getByRole('heading', { level: 1 })).toHaveText('Instellingen');
 		await primary.page.getByTestId('link-device').click();
-		await primary.page.getByTestId('paste-link').fill('samen1.kapot');
+		await primary.page.getByTestId('paste-link').fill('samen2.kapot');
 		await primary.page.getByTestId('use-link').click();
 		await expect(primary.page.getByTestId('link-error')).toHaveText('Dit is geen koppelcode van Samen.');
+	} finally {
+		await browser.close();
+	}
+});
+
+test('opening a link code as a URL starts nothing: it is explained, and the new device keeps waiting', async ({ baseURL }) => {
+	const browser = await launch();
+	try {
+		const primary = await openDevice(browser, baseURL!);
+		const fresh = await openDevice(browser, baseURL!);
+		const stranger = await openDevice(browser, baseURL!);
+		await createAccount(primary.page, 'Ada', 'Laptop');
+		const link = await showLinkCode(fresh.page, 'Tablet');
+		const forwarded = async () => Number(/^samen_frames_forwarded_total (\d+)$/m.exec(await (await fetch(`${baseURL}/metrics`)).text())?.[1]);
+		const before = await forwarded();
+
+		await primary.page.goto(link);
+		await expect(primary.page.getByTestId('link-explained')).toHaveText(
+			'This link is for linking a new device. To link it, scan the QR code shown on the new device with Settings → Link a device here, or paste the link yourself.'
+		);
+		await expect(primary.page).toHaveURL(`${baseURL}/settings/link`);
+		await expect(primary.page.getByTestId('paste-link')).toHaveValue('');
+		// The same link entered again in the address bar of this open page: only the fragment changes.
+		await primary.page.evaluate((hash) => (location.hash = hash), new URL(link).hash);
+		await expect(primary.page).toHaveURL(`${baseURL}/settings/link`);
+		await expect(primary.page.getByTestId('link-explained')).toBeVisible();
+
+		await stranger.page.goto(link);
+		await expect(stranger.page.getByTestId('link-explained')).toContainText('This link is for linking a new device to a Samen account.');
+		await expect(stranger.page).toHaveURL(`${baseURL}/settings/link`);
+
+		// An approval would have shown a code on both screens within a second or two.
+		await primary.page.waitForTimeout(2_000);
+		for (const page of [primary.page, fresh.page]) await expect(page.getByTestId('link-code')).toHaveCount(0);
+		await expect(primary.page.getByTestId('approve-connecting')).toHaveCount(0);
+		await expect(fresh.page.getByTestId('link-qr')).toBeVisible();
+		// No device spoke to another through the server.
+		expect(await forwarded()).toBe(before);
+
+		// The same code still links, once the user pastes it.
+		await primary.page.getByTestId('paste-link').fill(link);
+		await primary.page.getByTestId('use-link').click();
+		await confirmCodes(primary.page, fresh.page);
+
+		// The browser without an account is offered the way to become a device of one.
+		await stranger.page.getByTestId('link-account').click();
+		await expect(stranger.page.getByTestId('link-qr').locator('svg')).toBeVisible();
+	} finally {
+		await browser.close();
+	}
+});
+
+test('the user of the new device says the codes differ: both screens say linking was cancelled', async ({ baseURL }) => {
+	const browser = await launch();
+	try {
+		const primary = await openDevice(browser, baseURL!);
+		const fresh = await openDevice(browser, baseURL!);
+		await createAccount(primary.page, 'Ada', 'Laptop');
+		await pasteLink(primary.page, await showLinkCode(fresh.page, 'Tablet'));
+		await expect(fresh.page.getByTestId('link-code')).toHaveText(/^\d{3} \d{3}$/);
+		await primary.page.getByTestId('confirm-link').click();
+		await expect(primary.page.getByTestId('waiting-new-device')).toHaveText('Waiting for “Tablet” to confirm the code…');
+		await fresh.page.getByTestId('reject-code').click();
+		for (const page of [fresh.page, primary.page]) await expect(page.getByTestId('link-error')).toHaveText('Linking was cancelled.');
+		await primary.page.getByTestId('link-cancel').click();
+		await expect(primary.page.getByTestId('device-name')).toHaveText(['Laptop']);
+		await fresh.page.getByTestId('link-cancel').click();
+		await expect(fresh.page.getByTestId('create-account')).toBeVisible();
 	} finally {
 		await browser.close();
 	}

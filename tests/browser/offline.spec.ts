@@ -4,7 +4,8 @@ import { silentLogger } from '../../signaling/log';
 import { startSignalingServer, type SignalingServer } from '../../signaling/server';
 import { approveByPaste, createAccount, launch, openDevice, openSelfChat, send, showLinkCode } from './devices';
 
-const PORT = 4392;
+// A server of this test's own, next to the one playwright.config.ts starts.
+const PORT = Number(process.env.SAMEN_TEST_PORT ?? 4391) + 1;
 const staticDir = fileURLToPath(new URL('../../build', import.meta.url));
 const start = () => startSignalingServer({ port: PORT, host: '0.0.0.0', staticDir, log: silentLogger });
 

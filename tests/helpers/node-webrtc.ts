@@ -1,7 +1,7 @@
 import wrtc from '@roamhq/wrtc';
 import SimplePeer from 'simple-peer';
 import WebSocket from 'ws';
-import type { Platform } from '../../src/lib/device';
+import type { Platform } from '../../src/lib/session';
 import { MemoryDocumentStore, MemoryKeyValueStore } from '../../src/lib/storage/memory';
 import { SignalingClient, signalingUrlFor, type WebSocketLike } from '../../src/lib/transport/signaling-client';
 import { WebRtcTransport, type PeerFactory } from '../../src/lib/transport/webrtc';

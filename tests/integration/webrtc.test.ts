@@ -1,13 +1,12 @@
 import 'fake-indexeddb/auto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LinkApproval, LinkInvitation, type LinkState } from '../../src/lib/account/link';
-import { Device, type AccountBundle } from '../../src/lib/device';
+import { Session } from '../../src/lib/session';
 import { IndexedDbDocumentStore, IndexedDbKeyValueStore } from '../../src/lib/storage/indexeddb';
 import { MAX_CHUNK_BYTES, splitMessage } from '../../src/lib/transport/framing';
 import { WebRtcTransport } from '../../src/lib/transport/webrtc';
 import { silentLogger } from '../../signaling/log';
 import { startSignalingServer, type SignalingServer } from '../../signaling/server';
-import { texts, until } from '../helpers/devices';
+import { linkThroughHandshake, texts, until } from '../helpers/devices';
 import { nodePeer, nodeSignaling, webRtcPlatform } from '../helpers/node-webrtc';
 
 let server: SignalingServer;
@@ -23,26 +22,11 @@ afterAll(async () => {
 	await server.close();
 });
 
-function whenLinkState(emitter: { state: LinkState; on(e: 'state', l: (s: LinkState) => void): () => void }, kind: LinkState['kind']) {
-	return new Promise<LinkState>((resolve) => {
-		if (emitter.state.kind === kind) return resolve(emitter.state);
-		emitter.on('state', (state) => state.kind === kind && resolve(state));
-	});
-}
-
-async function link(primary: Device, platform: ReturnType<typeof webRtcPlatform>, name: string): Promise<Device> {
-	const invitation = new LinkInvitation(name, platform.transport, platform.clock);
-	const bundle = new Promise<AccountBundle>((resolve) => invitation.on('bundle', resolve));
-	invitation.start();
+async function link(primary: Session, platform: ReturnType<typeof webRtcPlatform>, name: string): Promise<Session> {
 	const primaryPlatform = webRtcPlatform(server.url);
 	cleanup.push(() => primaryPlatform.signaling.close());
-	const approval = new LinkApproval(invitation.payload, primary, primaryPlatform.transport, Date.now);
-	approval.start();
-	await whenLinkState(approval, 'confirm');
-	approval.confirm();
-	const device = await Device.joinAccount(platform, await bundle);
-	await whenLinkState(approval, 'linked');
-	return device;
+	const joined = await linkThroughHandshake(primary, platform.transport, primaryPlatform.transport, name);
+	return Session.join(platform, joined);
 }
 
 describe('over real WebRTC and the real signaling server', () => {
@@ -80,9 +64,9 @@ describe('over real WebRTC and the real signaling server', () => {
 			records: new IndexedDbKeyValueStore('primary-records'),
 			documents: new IndexedDbDocumentStore('primary-doc:')
 		});
-		const primary = await Device.createAccount(primaryPlatform, 'Ada', 'Laptop');
+		const primary = await Session.createAccount(primaryPlatform, 'Ada', 'Laptop');
 		cleanup.push(() => primaryPlatform.signaling.close());
-		for (let i = 0; i < 50; i++) await primary.sendMessage('self', `history ${i}`);
+		for (let i = 0; i < 50; i++) await primary.chats.send('self', `history ${i}`);
 		primary.connect();
 
 		const phonePlatform = webRtcPlatform(server.url);
@@ -97,13 +81,13 @@ describe('over real WebRTC and the real signaling server', () => {
 		tablet.connect();
 		await until([tablet], () => texts(tablet).length === 50 && tablet.devices.length === 3, 20_000);
 
-		await phone.sendMessage('self', 'from the phone');
+		await phone.chats.send('self', 'from the phone');
 		await until([primary, tablet], () => texts(primary).includes('from the phone') && texts(tablet).includes('from the phone'), 20_000);
 
 		await primary.close();
 		primaryPlatform.signaling.close();
 		await until([phone, tablet], () => phone.connection.peers === 1 && tablet.connection.peers === 1, 20_000);
-		await tablet.sendMessage('self', 'primary is switched off');
+		await tablet.chats.send('self', 'primary is switched off');
 		await until([phone], () => texts(phone).includes('primary is switched off'), 20_000);
 
 		// The primary's IndexedDB kept everything: it comes back with its history and catches up.
@@ -111,7 +95,7 @@ describe('over real WebRTC and the real signaling server', () => {
 			records: new IndexedDbKeyValueStore('primary-records'),
 			documents: new IndexedDbDocumentStore('primary-doc:')
 		});
-		const revived = await Device.restore(revivedPlatform);
+		const revived = await Session.restore(revivedPlatform);
 		expect(revived).toBeDefined();
 		cleanup.push(() => revived!.close(), () => revivedPlatform.signaling.close());
 		expect(texts(revived!)).toContain('from the phone');

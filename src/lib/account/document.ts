@@ -1,27 +1,24 @@
 /**
  * The account document (topic "account"), shared by all devices of one account:
  *
- *   profile : Y.Map  name → string
- *   devices : Y.Map  deviceId → DeviceRecord
- *   chats   : Y.Map  chatId → ChatRecord
- *   months  : Y.Map  "chatId/YYYY-MM" → true       which monthly message documents exist
- *   read    : Y.Map  "chatId/deviceId" → epoch ms   how far each device has read each chat
+ *   profile  : Y.Map  name → string
+ *   chats    : Y.Map  chatId → ChatRecord
+ *   months   : Y.Map  "chatId/YYYY-MM" → true       which monthly message documents exist
+ *   read     : Y.Map  "chatId/deviceId" → epoch ms   how far each device has read each chat
+ *   names    : Y.Map  deviceId → string             a device's name as its users renamed it
+ *   activity : Y.Map  deviceId → epoch ms           when each device was last open (at most hourly)
+ *   leaving  : Y.Map  deviceId → base64url note     a companion's signed note that it logged itself out
+ *                                                   (../protocol/trust.ts); the primary then takes it off the list
  *
- * Values are plain JSON so each entry is one Yjs item (see FIELD-NOTES).
+ * Nothing here decides trust: which devices belong to the account, their roles and keys live in
+ * the signed device list (../protocol/trust.ts), which no document can change. A name here only
+ * overrides how a listed device is shown. Values are plain JSON so each entry is one Yjs item
+ * (see FIELD-NOTES).
  */
 import type * as Y from 'yjs';
+import { MAX_DEVICE_NAME_LENGTH } from '../protocol/trust';
 
 export const ACCOUNT_TOPIC = 'account';
-export const MAX_LINKED_DEVICES = 4;
-
-export type DeviceRole = 'primary' | 'companion';
-
-export interface DeviceRecord {
-	id: string;
-	name: string;
-	role: DeviceRole;
-	linkedAt: number;
-}
 
 export interface ChatRecord {
 	id: string;
@@ -33,9 +30,6 @@ export interface ChatRecord {
 export function profileMap(doc: Y.Doc): Y.Map<string> {
 	return doc.getMap<string>('profile');
 }
-export function devicesMap(doc: Y.Doc): Y.Map<DeviceRecord> {
-	return doc.getMap<DeviceRecord>('devices');
-}
 export function chatsMap(doc: Y.Doc): Y.Map<ChatRecord> {
 	return doc.getMap<ChatRecord>('chats');
 }
@@ -44,4 +38,19 @@ export function monthsMap(doc: Y.Doc): Y.Map<true> {
 }
 export function readMap(doc: Y.Doc): Y.Map<number> {
 	return doc.getMap<number>('read');
+}
+export function namesMap(doc: Y.Doc): Y.Map<string> {
+	return doc.getMap<string>('names');
+}
+export function activityMap(doc: Y.Doc): Y.Map<number> {
+	return doc.getMap<number>('activity');
+}
+
+export function leavingMap(doc: Y.Doc): Y.Map<string> {
+	return doc.getMap<string>('leaving');
+}
+
+/** A peer's document may hold anything: a name is shown only when it is a sensible string. */
+export function isDeviceName(value: unknown): value is string {
+	return typeof value === 'string' && value.trim().length > 0 && value.length <= MAX_DEVICE_NAME_LENGTH;
 }

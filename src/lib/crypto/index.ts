@@ -4,12 +4,15 @@
  *
  * - seal/open: XChaCha20-Poly1305 with a random 24-byte nonce prepended to the ciphertext.
  * - deriveKey: HKDF-SHA256; every use names its purpose in `info` so keys never cross purposes.
- * - X25519 for the ephemeral key agreement of the link handshake.
+ * - X25519 for key agreement (link handshake, peer sessions through ./noise.ts, sealed boxes).
+ * - Ed25519 for signatures: a device signs with its own key, the primary's key signs the device list.
+ * - sealTo/openSealed: a value sealed to one device's X25519 public key (an ephemeral key pair,
+ *   X25519, HKDF, XChaCha20-Poly1305), so only that device can open it.
  * - HMAC-SHA256 for proofs of knowledge of a shared secret.
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { randomBytes as nobleRandomBytes } from '@noble/ciphers/utils.js';
-import { x25519 } from '@noble/curves/ed25519.js';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -99,6 +102,63 @@ export function agree(secretKey: Uint8Array, theirPublicKey: Uint8Array): Uint8A
 	} catch {
 		throw new CryptoError('the public key is not usable');
 	}
+}
+
+export const SIGNATURE_BYTES = 64;
+
+/** An Ed25519 key pair: 32-byte secret seed, 32-byte public key. */
+export function generateSigningKeyPair(): KeyPair {
+	const secretKey = ed25519.utils.randomSecretKey();
+	return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+}
+
+/** The public half of a stored key pair, recomputed so that a damaged record cannot pair mismatched halves. */
+export function signingPublicKeyOf(secretKey: Uint8Array): Uint8Array {
+	requireKey(secretKey);
+	return ed25519.getPublicKey(secretKey);
+}
+
+export function agreementPublicKeyOf(secretKey: Uint8Array): Uint8Array {
+	requireKey(secretKey);
+	return x25519.getPublicKey(secretKey);
+}
+
+/** Signs `message` under a purpose label, so a signature made for one purpose never verifies for another. */
+export function sign(secretKey: Uint8Array, purpose: string, message: Uint8Array): Uint8Array {
+	requireKey(secretKey);
+	return ed25519.sign(concatBytes(utf8.encode(purpose), new Uint8Array([0]), message), secretKey);
+}
+
+/** False (never an exception) for a wrong, malformed or foreign signature or key. */
+export function verify(publicKey: Uint8Array, purpose: string, message: Uint8Array, signature: Uint8Array): boolean {
+	if (publicKey.length !== KEY_BYTES || signature.length !== SIGNATURE_BYTES) return false;
+	try {
+		return ed25519.verify(signature, concatBytes(utf8.encode(purpose), new Uint8Array([0]), message), publicKey);
+	} catch {
+		return false;
+	}
+}
+
+/** Bytes that `sealTo` adds to what it seals. */
+export const SEALED_BOX_OVERHEAD = KEY_BYTES + SEAL_OVERHEAD;
+
+function boxKey(shared: Uint8Array, ephemeralPublic: Uint8Array, recipientPublic: Uint8Array): Uint8Array {
+	return deriveKey(shared, 'samen/v1/sealed-box', concatBytes(ephemeralPublic, recipientPublic));
+}
+
+/** Seals `plaintext` so that only the holder of `recipientPublic`'s secret key can open it. */
+export function sealTo(recipientPublic: Uint8Array, plaintext: Uint8Array, associated: Uint8Array): Uint8Array {
+	const ephemeral = generateAgreementKeyPair();
+	const key = boxKey(agree(ephemeral.secretKey, recipientPublic), ephemeral.publicKey, recipientPublic);
+	return concatBytes(ephemeral.publicKey, seal(key, plaintext, associated));
+}
+
+/** The inverse of `sealTo`; throws CryptoError when the box is not for this key or was altered. */
+export function openSealed(recipient: KeyPair, box: Uint8Array, associated: Uint8Array): Uint8Array {
+	if (box.length < SEALED_BOX_OVERHEAD) throw new CryptoError('sealed box is too short');
+	const ephemeralPublic = box.subarray(0, KEY_BYTES);
+	const key = boxKey(agree(recipient.secretKey, ephemeralPublic), ephemeralPublic, recipient.publicKey);
+	return open(key, box.subarray(KEY_BYTES), associated);
 }
 
 /** Compares without an early exit, so timing does not tell how much of a proof was right. */

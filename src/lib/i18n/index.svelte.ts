@@ -22,3 +22,29 @@ export function setLocale(locale: Locale): void {
 export function t(key: MessageKey, params?: Record<string, string | number>): string {
 	return translate(i18n.locale, key, params);
 }
+
+// Building a formatter costs more than formatting: one per locale and style, made on first use.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(style: 'time' | 'dateTime'): Intl.DateTimeFormat {
+	const key = `${i18n.locale}/${style}`;
+	let format = formatters.get(key);
+	if (!format) {
+		format = new Intl.DateTimeFormat(
+			i18n.locale,
+			style === 'time' ? { hour: '2-digit', minute: '2-digit' } : { dateStyle: 'medium', timeStyle: 'short' }
+		);
+		formatters.set(key, format);
+	}
+	return format;
+}
+
+/** A time of day in the user's language, for message bubbles. */
+export function formatTime(at: number): string {
+	return formatter('time').format(at);
+}
+
+/** A date and time in the user's language, for the device list and notices. */
+export function formatDateTime(at: number): string {
+	return formatter('dateTime').format(at);
+}

@@ -1,7 +1,8 @@
 /** The device platform in a browser: IndexedDB storage, WebRTC through this origin's signaling server. */
 // simple-peer's own entry point needs Node's globals; its self-contained bundle does not (FIELD-NOTES).
 import SimplePeer from 'simple-peer/simplepeer.min.js';
-import type { Platform } from '../device';
+import * as idb from 'lib0/indexeddb';
+import type { Platform } from '../session';
 import { IndexedDbDocumentStore, IndexedDbKeyValueStore } from '../storage/indexeddb';
 import { SignalingClient, signalingUrlFor } from '../transport/signaling-client';
 import { WebRtcTransport, type PeerFactory } from '../transport/webrtc';
@@ -14,6 +15,15 @@ const createPeer: PeerFactory = (options) => new SimplePeer(options);
 
 let shared: SignalingClient | undefined;
 
+/** Deletes every database, cache and service worker registration of this origin: a logged-out device keeps nothing. */
+async function wipeBrowserStorage(): Promise<void> {
+	const databases = (await indexedDB.databases?.()) ?? [];
+	await Promise.all(databases.map((database) => (database.name ? idb.deleteDB(database.name) : undefined)));
+	if ('caches' in globalThis) await Promise.all((await caches.keys()).map((name) => caches.delete(name)));
+	const registrations = (await navigator.serviceWorker?.getRegistrations()) ?? [];
+	await Promise.all(registrations.map((registration) => registration.unregister()));
+}
+
 export function browserPlatform(): BrowserPlatform {
 	shared ??= new SignalingClient(signalingUrlFor(location.origin));
 	const signaling = shared;
@@ -22,6 +32,7 @@ export function browserPlatform(): BrowserPlatform {
 		records: new IndexedDbKeyValueStore(),
 		documents: new IndexedDbDocumentStore(),
 		transport: (room) => new WebRtcTransport(room, signaling, createPeer),
-		clock: () => Date.now()
+		clock: () => Date.now(),
+		wipe: wipeBrowserStorage
 	};
 }

@@ -1,23 +1,33 @@
 /**
- * Keeps a set of Y.Docs (one per topic) in sync with every authenticated peer and in storage.
- * The wire format is in ./protocol.ts; the channel below it seals and authenticates.
+ * Keeps a set of Y.Docs (one per topic) in sync with every verified peer of every attached channel,
+ * and in storage. Each channel comes with a share policy that decides, per peer and topic, what
+ * that peer may learn of and read. The wire format is in ./protocol.ts; the channel below it seals
+ * and authenticates.
  */
 import * as syncProtocol from 'y-protocols/sync';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import type { DocumentStore } from '../storage/types';
+import type { VerifiedPeer } from '../transport/peer-session';
 import type { PeerId } from '../transport/types';
 import { Emitter } from '../util/emitter';
 import { MESSAGE_TOPICS, readSyncMessage, writeSync, writeTopics } from './protocol';
 
-/** What the engine needs of the channel: authenticated peers and sealed messages. */
+/** What the engine needs of a channel: verified peers and sealed messages. */
 export interface SyncChannel {
-	readonly authenticatedPeers: PeerId[];
+	readonly authenticatedPeers: VerifiedPeer[];
 	send(peer: PeerId, data: Uint8Array): void;
-	on(event: 'authenticated' | 'closed', listener: (peer: PeerId) => void): () => void;
+	on(event: 'authenticated', listener: (peer: VerifiedPeer) => void): () => void;
+	on(event: 'closed', listener: (peer: PeerId) => void): () => void;
 	on(event: 'message', listener: (message: { peer: PeerId; data: Uint8Array }) => void): () => void;
 }
+
+/**
+ * Which topics a verified peer may learn of and read. A topic it may not see is never announced to
+ * it, no update of it is sent to it, and nothing it sends about it is applied.
+ */
+export type SharePolicy = (peer: VerifiedPeer, topic: string) => boolean;
 
 export type SyncEngineEvents = {
 	/** A document was opened, by this device or because a peer offered it. */
@@ -27,68 +37,92 @@ export type SyncEngineEvents = {
 	/** A change made on this device, as a Yjs update. */
 	'local-update': { topic: string; update: Uint8Array };
 	/** This device has had everything the peer announced when they met. */
-	'peer-synced': PeerId;
-	'peers-changed': PeerId[];
+	'peer-synced': VerifiedPeer;
+	'peers-changed': VerifiedPeer[];
 };
 
 /** The origin of updates that arrived through the mailbox rather than from a peer. */
 export const FROM_MAILBOX = Symbol('mailbox');
 
 interface PeerProgress {
+	verified: VerifiedPeer;
 	announced?: Set<string>;
 	answered: Set<string>;
 	synced: boolean;
 }
 
+/** One attached channel: its peers' progress and what each may see. */
+class Attachment {
+	readonly progress = new Map<PeerId, PeerProgress>();
+	readonly unsubscribe: (() => void)[] = [];
+	constructor(
+		readonly channel: SyncChannel,
+		readonly share: SharePolicy
+	) {}
+
+	mayShare(peer: PeerId, topic: string): boolean {
+		const progress = this.progress.get(peer);
+		return !!progress && this.share(progress.verified, topic);
+	}
+}
+
+/** The origin Yjs records for an update a peer sent: the attachment and the peer, so it is not echoed back. */
+interface PeerOrigin {
+	attachment: Attachment;
+	peer: PeerId;
+}
+
 export class SyncEngine extends Emitter<SyncEngineEvents> {
 	private readonly docs = new Map<string, Y.Doc>();
 	private readonly opening = new Map<string, Promise<Y.Doc>>();
-	private readonly progress = new Map<PeerId, PeerProgress>();
-	private readonly unsubscribe: (() => void)[] = [];
-	private channel?: SyncChannel;
+	private readonly attachments = new Set<Attachment>();
 	/** Messages dropped because they were malformed or named a topic this device refuses. */
 	rejectedMessages = 0;
 
 	constructor(
 		private readonly store: DocumentStore,
-		/** Decides which topics a peer may make this device open. */
+		/** Decides which topics this device opens at all, whoever offers them. */
 		private readonly acceptTopic: (topic: string) => boolean = () => true
 	) {
 		super();
 	}
 
-	/** Starts exchanging with the peers of `channel`; a new channel replaces the previous one. */
-	attach(channel: SyncChannel): void {
-		this.detach();
-		this.channel = channel;
-		this.unsubscribe.push(
-			channel.on('authenticated', (peer) => this.greet(peer)),
+	/** Starts exchanging with the verified peers of `channel`, sharing what `share` allows; returns a detach function. */
+	attach(channel: SyncChannel, share: SharePolicy): () => void {
+		const attachment = new Attachment(channel, share);
+		this.attachments.add(attachment);
+		attachment.unsubscribe.push(
+			channel.on('authenticated', (peer) => this.greet(attachment, peer)),
 			channel.on('closed', (peer) => {
-				this.progress.delete(peer);
-				this.emit('peers-changed', this.peers);
+				if (attachment.progress.delete(peer)) this.emit('peers-changed', this.peers);
 			}),
-			channel.on('message', ({ peer, data }) => void this.receive(peer, data))
+			channel.on('message', ({ peer, data }) => void this.receive(attachment, peer, data))
 		);
-		for (const peer of channel.authenticatedPeers) this.greet(peer);
+		for (const peer of channel.authenticatedPeers) this.greet(attachment, peer);
+		return () => this.detachOne(attachment);
 	}
 
+	/** Detaches every channel. */
 	detach(): void {
-		for (const stop of this.unsubscribe.splice(0)) stop();
-		this.channel = undefined;
-		this.progress.clear();
-		this.emit('peers-changed', []);
+		for (const attachment of [...this.attachments]) this.detachOne(attachment);
 	}
 
-	get peers(): PeerId[] {
-		return [...this.progress.keys()];
+	private detachOne(attachment: Attachment): void {
+		if (!this.attachments.delete(attachment)) return;
+		for (const stop of attachment.unsubscribe.splice(0)) stop();
+		const had = attachment.progress.size > 0;
+		attachment.progress.clear();
+		if (had) this.emit('peers-changed', this.peers);
+	}
+
+	get peers(): VerifiedPeer[] {
+		const peers: VerifiedPeer[] = [];
+		for (const attachment of this.attachments) for (const progress of attachment.progress.values()) peers.push(progress.verified);
+		return peers;
 	}
 
 	get topics(): string[] {
 		return [...this.docs.keys()];
-	}
-
-	isSyncedWith(peer: PeerId): boolean {
-		return this.progress.get(peer)?.synced ?? false;
 	}
 
 	doc(topic: string): Y.Doc | undefined {
@@ -118,17 +152,24 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		const doc = new Y.Doc({ gc: false });
 		await this.store.bind(topic, doc);
 		doc.on('update', (update: Uint8Array, origin: unknown) => {
-			for (const peer of this.peers) {
-				if (peer !== origin) this.channel?.send(peer, writeSync(topic, (e) => syncProtocol.writeUpdate(e, update)));
+			const from = origin as PeerOrigin | undefined;
+			for (const attachment of this.attachments) {
+				for (const peer of attachment.progress.keys()) {
+					if (from?.attachment === attachment && from.peer === peer) continue;
+					if (!attachment.mayShare(peer, topic)) continue;
+					attachment.channel.send(peer, writeSync(topic, (e) => syncProtocol.writeUpdate(e, update)));
+				}
 			}
-			// Changes made here carry no origin; a peer's carry its id, the mailbox's FROM_MAILBOX.
+			// Changes made here carry no origin; a peer's carry a PeerOrigin, the mailbox's FROM_MAILBOX.
 			const local = origin === null || origin === undefined;
 			this.emit('changed', { topic, local });
 			if (local) this.emit('local-update', { topic, update });
 		});
 		this.docs.set(topic, doc);
 		this.emit('topic-opened', topic);
-		for (const peer of this.peers) this.sendStep1(peer, topic, doc);
+		for (const attachment of this.attachments) {
+			for (const peer of attachment.progress.keys()) if (attachment.mayShare(peer, topic)) this.sendStep1(attachment, peer, topic, doc);
+		}
 		return doc;
 	}
 
@@ -145,19 +186,21 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		}
 	}
 
-	private greet(peer: PeerId): void {
-		if (!this.channel) return;
-		this.progress.set(peer, { answered: new Set(), synced: false });
+	private greet(attachment: Attachment, verified: VerifiedPeer): void {
+		if (!this.attachments.has(attachment)) return;
+		const peer = verified.peer;
+		attachment.progress.set(peer, { verified, answered: new Set(), synced: false });
 		this.emit('peers-changed', this.peers);
-		this.channel.send(peer, writeTopics(this.topics));
-		for (const [topic, doc] of this.docs) this.sendStep1(peer, topic, doc);
+		const shared = this.topics.filter((topic) => attachment.share(verified, topic));
+		attachment.channel.send(peer, writeTopics(shared));
+		for (const topic of shared) this.sendStep1(attachment, peer, topic, this.docs.get(topic)!);
 	}
 
-	private sendStep1(peer: PeerId, topic: string, doc: Y.Doc): void {
-		this.channel?.send(peer, writeSync(topic, (e) => syncProtocol.writeSyncStep1(e, doc)));
+	private sendStep1(attachment: Attachment, peer: PeerId, topic: string, doc: Y.Doc): void {
+		attachment.channel.send(peer, writeSync(topic, (e) => syncProtocol.writeSyncStep1(e, doc)));
 	}
 
-	private async receive(peer: PeerId, data: Uint8Array): Promise<void> {
+	private async receive(attachment: Attachment, peer: PeerId, data: Uint8Array): Promise<void> {
 		let message;
 		try {
 			message = readSyncMessage(data);
@@ -165,15 +208,16 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			this.rejectedMessages++;
 			return;
 		}
-		const progress = this.progress.get(peer);
+		const progress = attachment.progress.get(peer);
 		if (!progress) return;
+		const allowed = (topic: string) => this.acceptTopic(topic) && attachment.share(progress.verified, topic);
 		if (message.type === MESSAGE_TOPICS) {
-			progress.announced = new Set(message.topics.filter(this.acceptTopic));
+			progress.announced = new Set(message.topics.filter(allowed));
 			for (const topic of progress.announced) void this.open(topic);
-			this.checkSynced(peer, progress);
+			this.checkSynced(progress);
 			return;
 		}
-		if (!this.acceptTopic(message.topic)) {
+		if (!allowed(message.topic)) {
 			this.rejectedMessages++;
 			return;
 		}
@@ -181,25 +225,26 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		const reply = encoding.createEncoder();
 		let kind: number;
 		try {
-			kind = syncProtocol.readSyncMessage(decoding.createDecoder(message.body), reply, doc, peer);
+			const origin: PeerOrigin = { attachment, peer };
+			kind = syncProtocol.readSyncMessage(decoding.createDecoder(message.body), reply, doc, origin);
 		} catch {
 			this.rejectedMessages++;
 			return;
 		}
 		if (encoding.length(reply) > 0) {
 			const body = encoding.toUint8Array(reply);
-			this.channel?.send(peer, writeSync(message.topic, (e) => encoding.writeUint8Array(e, body)));
+			attachment.channel.send(peer, writeSync(message.topic, (e) => encoding.writeUint8Array(e, body)));
 		}
 		if (kind === syncProtocol.messageYjsSyncStep2) {
 			progress.answered.add(message.topic);
-			this.checkSynced(peer, progress);
+			this.checkSynced(progress);
 		}
 	}
 
-	private checkSynced(peer: PeerId, progress: PeerProgress): void {
+	private checkSynced(progress: PeerProgress): void {
 		if (progress.synced || !progress.announced) return;
 		for (const topic of progress.announced) if (!progress.answered.has(topic)) return;
 		progress.synced = true;
-		this.emit('peer-synced', peer);
+		this.emit('peer-synced', progress.verified);
 	}
 }

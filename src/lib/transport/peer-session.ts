@@ -1,62 +1,108 @@
 /**
- * Peer session protocol: before any data flows, both ends of a channel prove that they hold the
- * account's sync key for the same key epoch; after that every frame is sealed.
+ * Peer session: before anything flows between two devices, a Noise_XXpsk3_25519_ChaChaPoly_SHA256
+ * handshake (../crypto/noise.ts) proves that each end holds a device key and the key epoch's
+ * pre-shared key; then each end introduces itself with the account's signed statements, and the
+ * admission policy decides whether the proven key belongs to a device it may talk to.
  *
- *   each side, on a new channel    HELLO  [0x01][version=1][epoch: varuint][nonce: 32 bytes]   (clear)
- *   each side, once it has both    PROOF  [0x02][seal(sendKey, "samen/v1/proof")]
- *   after the peer's PROOF opened  DATA   [0x03][seal(sendKey, payload)]
+ *   initiator → responder   HANDSHAKE [0x01][Noise message 1: e]
+ *   responder → initiator   HANDSHAKE [0x01][Noise message 2: e, ee, s, es]
+ *   initiator → responder   HANDSHAKE [0x01][Noise message 3: s, se, psk]
+ *   each side, then         DATA [0x02][counter: u64 big-endian][ChaCha20-Poly1305(key, counter, ad = 0x02, [kind][body])]
+ *       kind 0x01 INTRODUCTION  the sender's newest device list and heartbeat (../protocol/trust.ts);
+ *                               first DATA of a session, and again whenever they change
+ *       kind 0x02 APPLICATION   anything above (document sync), only once both sides admitted each other
  *
- *   sendKey = HKDF(syncKey, "samen/v1/session", salt = ownNonce ‖ peerNonce)
- *   recvKey = HKDF(syncKey, "samen/v1/session", salt = peerNonce ‖ ownNonce)
+ * prologue = "samen/v1/session" ‖ room id, so a session cannot be moved to another room; the psk is
+ * derived from the epoch secret. The initiator is the end that opened the channel (Transport).
+ * Forward secrecy comes from the ephemeral keys: a device key or epoch secret that leaks later
+ * opens no recorded session. An echo or a cross-wired pair of keyless peers never completes the
+ * handshake. Counters are per direction and never reused; a repeated counter or one far behind is
+ * refused (the window allows the reordering of the in-memory test network).
  *
- * Fresh nonces from both sides make every session's keys new, so a recorded session cannot be
- * replayed into another, and separate keys per direction stop a frame being reflected back.
- * A peer on another epoch or without the key never gets a PROOF to open: it stays unauthenticated
- * and receives nothing. A frame that is malformed or fails to open is dropped and counted; the
- * channel stays up. Frames that arrive before the keys exist (a reordering transport) wait, bounded.
+ * Limits: a handshake message is at most 1 KiB; before the handshake completes at most
+ * MAX_EARLY_FRAMES frames and MAX_EARLY_BYTES bytes wait per peer, past that the peer is refused;
+ * a peer that fails the handshake or is not admitted is refused for the life of its channel.
  */
-import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
-import { concatBytes, constantTimeEqual, deriveKey, open, randomBytes, seal } from '../crypto';
+import { NoiseHandshake, NOISE_XXPSK3, decryptAt, encryptAt } from '../crypto/noise';
+import { concatBytes, constantTimeEqual, type KeyPair } from '../crypto';
 import { Emitter } from '../util/emitter';
 import type { PeerId, Transport } from './types';
 
-export const SESSION_VERSION = 1;
-export const FRAME_HELLO = 1;
-export const FRAME_PROOF = 2;
-export const FRAME_DATA = 3;
-const NONCE_LENGTH = 32;
-const PROOF_TEXT = new TextEncoder().encode('samen/v1/proof');
-const MAX_EARLY_FRAMES = 256;
+export const FRAME_HANDSHAKE = 1;
+export const FRAME_DATA = 2;
+export const KIND_INTRODUCTION = 1;
+export const KIND_APPLICATION = 2;
+const COUNTER_BYTES = 8;
+const MAX_HANDSHAKE_BYTES = 1024;
+export const MAX_EARLY_FRAMES = 8;
+export const MAX_EARLY_BYTES = 16 * 1024;
+/** Application frames from a peer that proved its keys but whose introduction is still being weighed. */
+const MAX_UNADMITTED_FRAMES = 4096;
+const REPLAY_WINDOW = 4096;
+const DATA_AD = new Uint8Array([FRAME_DATA]);
 
-export interface SessionKey {
-	epoch: number;
-	syncKey: Uint8Array;
+/** A peer whose device key the admission policy accepted. */
+export interface VerifiedPeer {
+	peer: PeerId;
+	account: string;
+	device: string;
+}
+
+export interface SessionPolicy {
+	/** This device's X25519 key pair: its Noise static key. */
+	readonly staticKeys: KeyPair;
+	readonly psk: Uint8Array;
+	readonly prologue: Uint8Array;
+	/** What this device says about its account, sent first and again after `reintroduce`. */
+	introduction(): Uint8Array;
+	/**
+	 * Weighs a peer's introduction (it may carry newer signed statements to adopt) and says who the
+	 * peer is, or undefined to refuse it. Called after the handshake and for each later introduction.
+	 */
+	admit(peer: PeerId, remoteStaticKey: Uint8Array, introduction: Uint8Array): Omit<VerifiedPeer, 'peer'> | undefined;
 }
 
 export type SecureChannelEvents = {
-	authenticated: PeerId;
+	authenticated: VerifiedPeer;
 	closed: PeerId;
 	message: { peer: PeerId; data: Uint8Array };
+	/** A peer that failed the handshake or was not admitted; its frames are dropped from now on. */
+	refused: { peer: PeerId; reason: string };
 };
 
 interface PeerState {
-	ownNonce: Uint8Array;
+	handshake?: NoiseHandshake;
 	sendKey?: Uint8Array;
-	recvKey?: Uint8Array;
-	authenticated: boolean;
+	receiveKey?: Uint8Array;
+	remoteStaticKey?: Uint8Array;
+	nextCounter: bigint;
+	highestReceived: bigint;
+	seen: Set<bigint>;
+	verified?: VerifiedPeer;
+	refused: boolean;
+	/** Handshake messages read so far: a network that duplicates may hand one over again. */
+	handshakeSeen: Uint8Array[];
 	early: Uint8Array[];
+	earlyBytes: number;
+	unadmitted: Uint8Array[];
+}
+
+export class SessionFrameError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'SessionFrameError';
+	}
 }
 
 export class SecureChannel extends Emitter<SecureChannelEvents> {
 	private readonly peerStates = new Map<PeerId, PeerState>();
 	private readonly unsubscribe: (() => void)[];
-	/** Frames dropped because they were malformed, failed to open or came from the wrong epoch. */
+	/** Frames dropped because they were malformed, failed to open, or came from a refused peer. */
 	rejectedFrames = 0;
 
 	constructor(
 		readonly transport: Transport,
-		private readonly key: SessionKey
+		private readonly policy: SessionPolicy
 	) {
 		super();
 		this.unsubscribe = [
@@ -67,14 +113,24 @@ export class SecureChannel extends Emitter<SecureChannelEvents> {
 		for (const peer of transport.peers) this.greet(peer);
 	}
 
-	get authenticatedPeers(): PeerId[] {
-		return [...this.peerStates].filter(([, state]) => state.authenticated).map(([peer]) => peer);
+	get authenticatedPeers(): VerifiedPeer[] {
+		const peers: VerifiedPeer[] = [];
+		for (const state of this.peerStates.values()) if (state.verified && !state.refused) peers.push(state.verified);
+		return peers;
 	}
 
 	send(peer: PeerId, payload: Uint8Array): void {
 		const state = this.peerStates.get(peer);
-		if (!state?.authenticated || !state.sendKey) return;
-		this.transport.send(peer, frame(FRAME_DATA, seal(state.sendKey, payload)));
+		if (!state?.verified || state.refused) return;
+		this.sendData(peer, state, KIND_APPLICATION, payload);
+	}
+
+	/** Sends this device's introduction again to every peer past the handshake (it changed). */
+	reintroduce(): void {
+		const introduction = this.policy.introduction();
+		for (const [peer, state] of this.peerStates) {
+			if (state.sendKey && !state.refused) this.sendData(peer, state, KIND_INTRODUCTION, introduction);
+		}
 	}
 
 	close(): void {
@@ -84,89 +140,146 @@ export class SecureChannel extends Emitter<SecureChannelEvents> {
 
 	private greet(peer: PeerId): void {
 		if (this.peerStates.has(peer)) return;
-		const ownNonce = randomBytes(NONCE_LENGTH);
-		this.peerStates.set(peer, { ownNonce, authenticated: false, early: [] });
-		const encoder = encoding.createEncoder();
-		encoding.writeUint8(encoder, FRAME_HELLO);
-		encoding.writeUint8(encoder, SESSION_VERSION);
-		encoding.writeVarUint(encoder, this.key.epoch);
-		encoding.writeUint8Array(encoder, ownNonce);
-		this.transport.send(peer, encoding.toUint8Array(encoder));
+		const state: PeerState = {
+			nextCounter: 0n,
+			highestReceived: -1n,
+			seen: new Set(),
+			refused: false,
+			handshakeSeen: [],
+			early: [],
+			earlyBytes: 0,
+			unadmitted: []
+		};
+		this.peerStates.set(peer, state);
+		const initiator = this.transport.isInitiator(peer);
+		state.handshake = new NoiseHandshake({
+			protocol: NOISE_XXPSK3,
+			initiator,
+			staticKeys: this.policy.staticKeys,
+			psk: this.policy.psk,
+			prologue: this.policy.prologue
+		});
+		if (initiator) this.transport.send(peer, frame(FRAME_HANDSHAKE, state.handshake.writeMessage()));
 	}
 
 	private forget(peer: PeerId): void {
 		const state = this.peerStates.get(peer);
 		if (!state) return;
 		this.peerStates.delete(peer);
-		if (state.authenticated) this.emit('closed', peer);
+		if (state.verified && !state.refused) this.emit('closed', peer);
+	}
+
+	private refuse(peer: PeerId, state: PeerState, reason: string): void {
+		if (state.refused) return;
+		const wasVerified = !!state.verified;
+		state.refused = true;
+		state.early = [];
+		state.unadmitted = [];
+		state.handshake = undefined;
+		this.emit('refused', { peer, reason });
+		if (wasVerified) this.emit('closed', peer);
 	}
 
 	private receive(peer: PeerId, data: Uint8Array): void {
 		const state = this.peerStates.get(peer);
-		let outcome: Outcome;
-		try {
-			if (!state) throw new SessionFrameError('frame from a peer without a channel');
-			outcome = this.interpret(peer, state, data);
-		} catch {
-			// Whatever a peer sends cannot break the channel: the frame is dropped and counted.
+		if (!state || state.refused) {
 			this.rejectedFrames++;
 			return;
 		}
-		if (outcome.kind === 'authenticated') {
-			this.emit('authenticated', peer);
-			this.replayEarly(peer, state!);
-		} else if (outcome.kind === 'keys-ready') {
-			this.replayEarly(peer, state!);
-		} else if (outcome.kind === 'data') {
-			this.emit('message', { peer, data: outcome.data });
+		try {
+			if (data[0] === FRAME_HANDSHAKE) this.receiveHandshake(peer, state, data.subarray(1));
+			else if (data[0] === FRAME_DATA) this.receiveData(peer, state, data);
+			else throw new SessionFrameError(`unknown frame type ${data[0]}`);
+		} catch (error) {
+			// Whatever a peer sends cannot break this device: the frame is dropped and counted, and a
+			// peer that broke its handshake is refused (its keys can no longer be trusted).
+			this.rejectedFrames++;
+			if (!state.sendKey) this.refuse(peer, state, (error as Error).message);
 		}
 	}
 
-	private replayEarly(peer: PeerId, state: PeerState): void {
+	private receiveHandshake(peer: PeerId, state: PeerState, message: Uint8Array): void {
+		if (state.handshakeSeen.some((seen) => constantTimeEqual(seen, message))) return;
+		const handshake = state.handshake;
+		if (!handshake || state.sendKey) throw new SessionFrameError('handshake message after the handshake');
+		if (message.length > MAX_HANDSHAKE_BYTES) throw new SessionFrameError('handshake message too large');
+		handshake.readMessage(message);
+		state.handshakeSeen.push(message.slice());
+		if (!handshake.complete) this.transport.send(peer, frame(FRAME_HANDSHAKE, handshake.writeMessage()));
+		if (!handshake.complete) return;
+		const keys = handshake.transportKeys();
+		state.sendKey = keys.sendKey;
+		state.receiveKey = keys.receiveKey;
+		state.remoteStaticKey = handshake.remoteStaticKey;
+		state.handshake = undefined;
+		this.sendData(peer, state, KIND_INTRODUCTION, this.policy.introduction());
 		for (const early of state.early.splice(0)) this.receive(peer, early);
+		state.earlyBytes = 0;
 	}
 
-	private interpret(peer: PeerId, state: PeerState, data: Uint8Array): Outcome {
-		const type = data[0];
-		if (type === FRAME_HELLO) return this.interpretHello(peer, state, data);
-		if (type !== FRAME_PROOF && type !== FRAME_DATA) throw new SessionFrameError(`unknown frame type ${type}`);
-		if (!state.recvKey || (type === FRAME_DATA && !state.authenticated)) {
-			if (state.early.length >= MAX_EARLY_FRAMES) throw new SessionFrameError('too many frames before the handshake');
+	private receiveData(peer: PeerId, state: PeerState, data: Uint8Array): void {
+		if (!state.receiveKey) {
+			// The handshake's last message may be overtaken on a reordering network; a few frames wait.
+			if (state.early.length >= MAX_EARLY_FRAMES || state.earlyBytes + data.length > MAX_EARLY_BYTES) {
+				this.refuse(peer, state, 'too much before the handshake');
+				return;
+			}
 			state.early.push(data);
-			return { kind: 'held' };
+			state.earlyBytes += data.length;
+			return;
 		}
-		const plaintext = open(state.recvKey, data.subarray(1));
-		if (type === FRAME_DATA) return { kind: 'data', data: plaintext };
-		if (!constantTimeEqual(plaintext, PROOF_TEXT)) throw new SessionFrameError('wrong proof');
-		if (state.authenticated) return { kind: 'ignored' };
-		state.authenticated = true;
-		return { kind: 'authenticated' };
+		if (data.length < 1 + COUNTER_BYTES) throw new SessionFrameError('short data frame');
+		const counter = new DataView(data.buffer, data.byteOffset + 1, COUNTER_BYTES).getBigUint64(0);
+		if (counter + BigInt(REPLAY_WINDOW) <= state.highestReceived || state.seen.has(counter)) {
+			throw new SessionFrameError('replayed or stale frame');
+		}
+		const plain = decryptAt(state.receiveKey, counter, DATA_AD, data.subarray(1 + COUNTER_BYTES));
+		this.markSeen(state, counter);
+		if (plain.length === 0) throw new SessionFrameError('empty data frame');
+		const kind = plain[0];
+		const body = plain.subarray(1);
+		if (kind === KIND_INTRODUCTION) return this.receiveIntroduction(peer, state, body);
+		if (kind !== KIND_APPLICATION) throw new SessionFrameError(`unknown data kind ${kind}`);
+		if (state.verified) {
+			this.emit('message', { peer, data: body });
+		} else if (state.unadmitted.length < MAX_UNADMITTED_FRAMES) {
+			// Overtook the peer's introduction on a reordering network.
+			state.unadmitted.push(body);
+		} else {
+			this.refuse(peer, state, 'too much before its introduction');
+		}
 	}
 
-	private interpretHello(peer: PeerId, state: PeerState, data: Uint8Array): Outcome {
-		const decoder = decoding.createDecoder(data.subarray(1));
-		const version = decoding.readUint8(decoder);
-		const epoch = decoding.readVarUint(decoder);
-		const peerNonce = decoding.readUint8Array(decoder, NONCE_LENGTH);
-		if (version !== SESSION_VERSION) throw new SessionFrameError('unsupported session version');
-		if (peerNonce.length !== NONCE_LENGTH || decoding.hasContent(decoder)) throw new SessionFrameError('malformed hello');
-		if (state.sendKey) return { kind: 'ignored' }; // a duplicated hello changes nothing
-		if (epoch !== this.key.epoch) throw new SessionFrameError('peer is on another key epoch');
-		state.sendKey = deriveKey(this.key.syncKey, 'samen/v1/session', concatBytes(state.ownNonce, peerNonce));
-		state.recvKey = deriveKey(this.key.syncKey, 'samen/v1/session', concatBytes(peerNonce, state.ownNonce));
-		this.transport.send(peer, frame(FRAME_PROOF, seal(state.sendKey, PROOF_TEXT)));
-		return { kind: 'keys-ready' };
+	private receiveIntroduction(peer: PeerId, state: PeerState, introduction: Uint8Array): void {
+		const admitted = this.policy.admit(peer, state.remoteStaticKey!, introduction);
+		if (!admitted) {
+			this.refuse(peer, state, 'not a device of the account');
+			return;
+		}
+		const first = !state.verified;
+		state.verified = { peer, ...admitted };
+		if (!first) return;
+		this.emit('authenticated', state.verified);
+		for (const body of state.unadmitted.splice(0)) this.emit('message', { peer, data: body });
 	}
-}
 
-type Outcome =
-	| { kind: 'held' | 'ignored' | 'keys-ready' | 'authenticated' }
-	| { kind: 'data'; data: Uint8Array };
+	private markSeen(state: PeerState, counter: bigint): void {
+		state.seen.add(counter);
+		if (counter > state.highestReceived) state.highestReceived = counter;
+		if (state.seen.size > 2 * REPLAY_WINDOW) {
+			const floor = state.highestReceived - BigInt(REPLAY_WINDOW);
+			for (const old of state.seen) if (old <= floor) state.seen.delete(old);
+		}
+	}
 
-export class SessionFrameError extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = 'SessionFrameError';
+	private sendData(peer: PeerId, state: PeerState, kind: number, body: Uint8Array): void {
+		if (!state.sendKey) return;
+		const counter = state.nextCounter++;
+		const header = new Uint8Array(1 + COUNTER_BYTES);
+		header[0] = FRAME_DATA;
+		new DataView(header.buffer).setBigUint64(1, counter);
+		const sealed = encryptAt(state.sendKey, counter, DATA_AD, concatBytes(new Uint8Array([kind]), body));
+		this.transport.send(peer, concatBytes(header, sealed));
 	}
 }
 
@@ -176,4 +289,3 @@ function frame(type: number, body: Uint8Array): Uint8Array {
 	out.set(body, 1);
 	return out;
 }
-

@@ -1,31 +1,42 @@
 /**
- * The one piece of reactive state the screens share: this browser's device, if it has one.
- * Screens read from `app.device` and re-render on `app.version`, which rises on every change.
+ * The state every screen shares: this browser's session, if it holds an account, and why it was
+ * logged out, once it was. The session is a plain object that says `changed`; `app.version` rises
+ * on each change, and `watched()` reads it, so a `$derived` that calls `watched()` re-runs.
  */
-import { Device } from '../device';
+import type { LogoutReason } from '../identity/account-trust';
 import { browserPlatform } from '../platform/browser';
+import { Session } from '../session';
 
 export const app = $state({
 	loading: true,
-	device: undefined as Device | undefined,
+	session: undefined as Session | undefined,
+	/** Set once the session wiped this device: the screens show why, and nothing else. */
+	loggedOut: undefined as LogoutReason | undefined,
 	version: 0,
 	error: undefined as string | undefined
 });
 
-let stopListening: (() => void) | undefined;
+let detach: (() => void)[] = [];
 
-export function adopt(device: Device): void {
-	stopListening?.();
-	app.device = device;
-	stopListening = device.on('changed', () => app.version++);
-	device.connect();
+export function adopt(session: Session): void {
+	for (const off of detach.splice(0)) off();
+	app.session = session;
+	detach = [
+		session.on('changed', () => app.version++),
+		session.on('logged-out', (reason) => {
+			app.loggedOut = reason;
+			app.version++;
+		})
+	];
+	if (session.loggedOut) app.loggedOut = session.loggedOut;
+	else session.connect();
 	app.version++;
 }
 
-export async function loadDevice(): Promise<void> {
+export async function loadSession(): Promise<void> {
 	try {
-		const device = await Device.restore(browserPlatform());
-		if (device) adopt(device);
+		const session = await Session.restore(browserPlatform());
+		if (session) adopt(session);
 	} catch (error) {
 		app.error = (error as Error).message;
 	} finally {
@@ -33,20 +44,25 @@ export async function loadDevice(): Promise<void> {
 	}
 }
 
-/** A name for this device that a user would recognise in the device list. */
-export function guessDeviceName(): string {
-	const agent = navigator.userAgent;
-	const system = /Android/.test(agent)
-		? 'Android'
-		: /iPhone|iPad/.test(agent)
-			? 'iOS'
-			: /Mac OS X/.test(agent)
-				? 'Mac'
-				: /Windows/.test(agent)
-					? 'Windows'
-					: /Linux/.test(agent)
-						? 'Linux'
-						: 'Web';
-	const browser = /Firefox\//.test(agent) ? 'Firefox' : /Edg\//.test(agent) ? 'Edge' : /Chrome\//.test(agent) ? 'Chrome' : /Safari\//.test(agent) ? 'Safari' : 'Browser';
-	return `${browser} on ${system}`;
+/**
+ * The session while it holds an account; undefined from the moment it starts logging out, so that
+ * no screen reads from storage that is being wiped. Call it inside each `$derived` that reads the
+ * session: a derived that holds the session itself returns the same object on every change, and
+ * Svelte does not re-run what depends on an unchanged value.
+ */
+export function watched(): Session | undefined {
+	void app.version;
+	const session = app.session;
+	return session && !session.loggedOut ? session : undefined;
+}
+
+/** Between the start of a logout and the end of the wipe. */
+export function loggingOut(): boolean {
+	void app.version;
+	return !!app.session?.loggedOut && !app.loggedOut;
+}
+
+/** After a logout: back to the welcome screen, from a fresh page. */
+export function startOver(): void {
+	location.assign('/');
 }

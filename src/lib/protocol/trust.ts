@@ -1,0 +1,327 @@
+/**
+ * What makes a device part of an account, as signed statements of the account's identity key (the
+ * primary's Ed25519 key). Only the primary can write them; every device checks them before it
+ * trusts anything they say.
+ *
+ * DEVICE LIST: which devices belong to the account, and the current key epoch sealed to each.
+ *   body  = [format = 1][accountKey: 32][version: varuint][issuedAt: varuint ms][epoch: varuint][flags: u8]
+ *           [count: varuint ≤ 5] ( [signKey: 32][agreeKey: 32][role: u8][kind: u8][linkedAt: varuint][name: varstring] )*
+ *           ( [epochBox: varbytes] )*                one per device, in the same order
+ *           [formerCount: varuint ≤ 32] ( [deviceId: varstring][name: varstring] )*
+ *   list  = [body: varbytes][signature: 64] = sign(accountSecret, "samen/v1/device-list", body)
+ *   epochBox = sealTo(agreeKey, epochSecret, associated = "samen/v1/epoch-box" ‖ accountKey ‖ epoch ‖ deviceId)
+ *   flags: bit 0 = the account was deleted (the list then holds the primary alone)
+ *
+ * HEARTBEAT: the primary was open at `time`; companions log themselves out 14 days after the newest.
+ *   body  = [format = 1][accountKey: 32][time: varuint ms]
+ *   heartbeat = [body: varbytes][signature: 64] = sign(accountSecret, "samen/v1/heartbeat", body)
+ *
+ * LEAVING: a companion logs itself out; the primary, on seeing this, takes it off the list.
+ *   body  = [format = 1][accountKey: 32][deviceId: varstring]
+ *   note  = [body: varbytes][signature: 64] = sign(deviceSecret, "samen/v1/leaving", body)   by the leaving device's own key
+ *
+ * INTRODUCTION: the first thing each side of a peer session sends, and again whenever it changes;
+ * also kept in each epoch room's mailbox for devices that meet nobody.
+ *   introduction = [format = 1][device list: varbytes][heartbeat: varbytes, empty when none]
+ *
+ * Readers check every length and count before allocating; a signature is checked before a body is
+ * read. `readSignedDeviceList` returns the list only when it is signed by the key it names; the
+ * caller decides whether that key is the account's and whether the version is newer.
+ */
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import { KEY_BYTES, SIGNATURE_BYTES, concatBytes, constantTimeEqual, hash, sign, toBase64Url, verify } from '../crypto';
+
+const FORMAT = 1;
+export const MAX_DEVICES = 5;
+export const MAX_FORMER_DEVICES = 32;
+export const MAX_DEVICE_NAME_LENGTH = 64;
+const MAX_EPOCH_BOX_BYTES = 256;
+/** A device list with every field at its largest, rounded up: the reader refuses anything longer. */
+export const MAX_DEVICE_LIST_BYTES = 8 * 1024;
+export const MAX_HEARTBEAT_BYTES = 128;
+export const MAX_INTRODUCTION_BYTES = MAX_DEVICE_LIST_BYTES + MAX_HEARTBEAT_BYTES + 16;
+
+export const DEVICE_LIST_PURPOSE = 'samen/v1/device-list';
+export const HEARTBEAT_PURPOSE = 'samen/v1/heartbeat';
+export const LEAVING_PURPOSE = 'samen/v1/leaving';
+export const MAX_LEAVING_NOTE_BYTES = 160;
+const FLAG_DELETED = 1;
+
+export type DeviceRole = 'primary' | 'companion';
+export type DeviceKind = 'phone' | 'tablet' | 'computer';
+const ROLES: DeviceRole[] = ['primary', 'companion'];
+const KINDS: DeviceKind[] = ['phone', 'tablet', 'computer'];
+
+export interface ListedDevice {
+	id: string;
+	signKey: Uint8Array;
+	agreeKey: Uint8Array;
+	role: DeviceRole;
+	kind: DeviceKind;
+	linkedAt: number;
+	name: string;
+}
+
+export interface DeviceList {
+	accountKey: Uint8Array;
+	version: number;
+	issuedAt: number;
+	epoch: number;
+	devices: ListedDevice[];
+	/** The current epoch's secret, sealed to each device in `devices`, by index. */
+	epochBoxes: Uint8Array[];
+	/** Devices logged out earlier, so that their messages keep a name. */
+	former: { id: string; name: string }[];
+	/** The primary deleted the account: every other device logs out. */
+	deleted: boolean;
+}
+
+export interface Heartbeat {
+	accountKey: Uint8Array;
+	time: number;
+}
+
+export class TrustFormatError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'TrustFormatError';
+	}
+}
+
+/** A device's id: derived from its public keys, so no device can claim another's. */
+export function deviceIdOf(signKey: Uint8Array, agreeKey: Uint8Array): string {
+	return toBase64Url(hash(new TextEncoder().encode('samen/v1/device-id'), signKey, agreeKey).subarray(0, 16));
+}
+
+/** The account's id, derived from its identity key. */
+export function accountIdOf(accountKey: Uint8Array): string {
+	return toBase64Url(hash(new TextEncoder().encode('samen/v1/account-id'), accountKey).subarray(0, 16));
+}
+
+export function epochBoxAssociated(accountKey: Uint8Array, epoch: number, deviceId: string): Uint8Array {
+	const encoder = encoding.createEncoder();
+	encoding.writeVarString(encoder, 'samen/v1/epoch-box');
+	encoding.writeUint8Array(encoder, accountKey);
+	encoding.writeVarUint(encoder, epoch);
+	encoding.writeVarString(encoder, deviceId);
+	return encoding.toUint8Array(encoder);
+}
+
+function checkName(name: string): void {
+	if (name.length === 0 || name.length > MAX_DEVICE_NAME_LENGTH) throw new TrustFormatError('bad device name');
+}
+
+function checkTime(value: number): void {
+	if (!Number.isSafeInteger(value) || value < 0) throw new TrustFormatError('bad time');
+}
+
+export function writeDeviceList(list: DeviceList, accountSecret: Uint8Array): Uint8Array {
+	if (list.devices.length === 0 || list.devices.length > MAX_DEVICES) throw new TrustFormatError('bad device count');
+	if (list.epochBoxes.length !== list.devices.length) throw new TrustFormatError('one epoch box per device');
+	if (list.former.length > MAX_FORMER_DEVICES) throw new TrustFormatError('too many former devices');
+	checkTime(list.issuedAt);
+	const body = encoding.createEncoder();
+	encoding.writeUint8(body, FORMAT);
+	encoding.writeUint8Array(body, list.accountKey);
+	encoding.writeVarUint(body, list.version);
+	encoding.writeVarUint(body, list.issuedAt);
+	encoding.writeVarUint(body, list.epoch);
+	encoding.writeUint8(body, list.deleted ? FLAG_DELETED : 0);
+	encoding.writeVarUint(body, list.devices.length);
+	for (const device of list.devices) {
+		checkName(device.name);
+		checkTime(device.linkedAt);
+		encoding.writeUint8Array(body, device.signKey);
+		encoding.writeUint8Array(body, device.agreeKey);
+		encoding.writeUint8(body, ROLES.indexOf(device.role));
+		encoding.writeUint8(body, KINDS.indexOf(device.kind));
+		encoding.writeVarUint(body, device.linkedAt);
+		encoding.writeVarString(body, device.name);
+	}
+	for (const box of list.epochBoxes) {
+		if (box.length > MAX_EPOCH_BOX_BYTES) throw new TrustFormatError('epoch box too large');
+		encoding.writeVarUint8Array(body, box);
+	}
+	encoding.writeVarUint(body, list.former.length);
+	for (const former of list.former) {
+		encoding.writeVarString(body, former.id.slice(0, 32));
+		encoding.writeVarString(body, former.name.slice(0, MAX_DEVICE_NAME_LENGTH));
+	}
+	const bytes = encoding.toUint8Array(body);
+	const signed = concatSigned(bytes, sign(accountSecret, DEVICE_LIST_PURPOSE, bytes));
+	if (signed.length > MAX_DEVICE_LIST_BYTES) throw new TrustFormatError('device list too large');
+	return signed;
+}
+
+function concatSigned(body: Uint8Array, signature: Uint8Array): Uint8Array {
+	const encoder = encoding.createEncoder();
+	encoding.writeVarUint8Array(encoder, body);
+	return concatBytes(encoding.toUint8Array(encoder), signature);
+}
+
+/** Splits [body: varbytes][signature: 64]; throws on any other shape. */
+function splitSigned(bytes: Uint8Array, maxBytes: number): { body: Uint8Array; signature: Uint8Array } {
+	if (bytes.length > maxBytes) throw new TrustFormatError('too large');
+	const decoder = decoding.createDecoder(bytes);
+	const body = decoding.readVarUint8Array(decoder);
+	if (bytes.length - decoder.pos !== SIGNATURE_BYTES) throw new TrustFormatError('bad signature length');
+	return { body, signature: bytes.subarray(decoder.pos) };
+}
+
+/** The account key a signed statement claims, read before its signature is checked. */
+function claimedAccountKey(body: Uint8Array): Uint8Array {
+	if (body.length < 1 + KEY_BYTES || body[0] !== FORMAT) throw new TrustFormatError('unknown format');
+	return body.subarray(1, 1 + KEY_BYTES);
+}
+
+/** A device list whose signature verifies under the account key it names; throws TrustFormatError otherwise. */
+export function readSignedDeviceList(bytes: Uint8Array): DeviceList {
+	try {
+		const { body, signature } = splitSigned(bytes, MAX_DEVICE_LIST_BYTES);
+		const accountKey = claimedAccountKey(body);
+		if (!verify(accountKey, DEVICE_LIST_PURPOSE, body, signature)) throw new TrustFormatError('bad signature');
+		return readDeviceListBody(body);
+	} catch (error) {
+		if (error instanceof TrustFormatError) throw error;
+		throw new TrustFormatError(`malformed device list: ${(error as Error).message}`);
+	}
+}
+
+function readDeviceListBody(body: Uint8Array): DeviceList {
+	const decoder = decoding.createDecoder(body);
+	decoding.readUint8(decoder);
+	const accountKey = decoding.readUint8Array(decoder, KEY_BYTES).slice();
+	const version = decoding.readVarUint(decoder);
+	const issuedAt = decoding.readVarUint(decoder);
+	const epoch = decoding.readVarUint(decoder);
+	const flags = decoding.readUint8(decoder);
+	const count = decoding.readVarUint(decoder);
+	if ((flags & ~FLAG_DELETED) !== 0) throw new TrustFormatError('unknown flags');
+	if (count === 0 || count > MAX_DEVICES) throw new TrustFormatError('bad device count');
+	if (epoch < 1 || version < 1) throw new TrustFormatError('bad version or epoch');
+	const devices: ListedDevice[] = [];
+	for (let i = 0; i < count; i++) {
+		const signKey = decoding.readUint8Array(decoder, KEY_BYTES).slice();
+		const agreeKey = decoding.readUint8Array(decoder, KEY_BYTES).slice();
+		const role = ROLES[decoding.readUint8(decoder)];
+		const kind = KINDS[decoding.readUint8(decoder)];
+		const linkedAt = decoding.readVarUint(decoder);
+		const name = decoding.readVarString(decoder);
+		if (!role || !kind) throw new TrustFormatError('bad role or kind');
+		checkName(name);
+		devices.push({ id: deviceIdOf(signKey, agreeKey), signKey, agreeKey, role, kind, linkedAt, name });
+	}
+	const epochBoxes: Uint8Array[] = [];
+	for (let i = 0; i < count; i++) {
+		const box = decoding.readVarUint8Array(decoder);
+		if (box.length > MAX_EPOCH_BOX_BYTES) throw new TrustFormatError('epoch box too large');
+		epochBoxes.push(box.slice());
+	}
+	const formerCount = decoding.readVarUint(decoder);
+	if (formerCount > MAX_FORMER_DEVICES) throw new TrustFormatError('too many former devices');
+	const former: { id: string; name: string }[] = [];
+	for (let i = 0; i < formerCount; i++) {
+		former.push({ id: decoding.readVarString(decoder), name: decoding.readVarString(decoder) });
+	}
+	if (decoding.hasContent(decoder)) throw new TrustFormatError('trailing bytes');
+	const primaries = devices.filter((device) => device.role === 'primary');
+	// The one primary is the account key's holder: a list naming another primary is not the account's.
+	if (primaries.length !== 1 || !constantTimeEqual(primaries[0]!.signKey, accountKey)) throw new TrustFormatError('the primary must hold the account key');
+	if (new Set(devices.map((device) => device.id)).size !== devices.length) throw new TrustFormatError('a device is listed twice');
+	const deleted = (flags & FLAG_DELETED) !== 0;
+	if (deleted && devices.length !== 1) throw new TrustFormatError('a deleted account lists its primary alone');
+	return { accountKey, version, issuedAt, epoch, devices, epochBoxes, former, deleted };
+}
+
+export function writeHeartbeat(heartbeat: Heartbeat, accountSecret: Uint8Array): Uint8Array {
+	checkTime(heartbeat.time);
+	const body = encoding.createEncoder();
+	encoding.writeUint8(body, FORMAT);
+	encoding.writeUint8Array(body, heartbeat.accountKey);
+	encoding.writeVarUint(body, heartbeat.time);
+	const bytes = encoding.toUint8Array(body);
+	return concatSigned(bytes, sign(accountSecret, HEARTBEAT_PURPOSE, bytes));
+}
+
+/** A heartbeat whose signature verifies under the account key it names; throws TrustFormatError otherwise. */
+export function readSignedHeartbeat(bytes: Uint8Array): Heartbeat {
+	try {
+		const { body, signature } = splitSigned(bytes, MAX_HEARTBEAT_BYTES);
+		const accountKey = claimedAccountKey(body);
+		if (!verify(accountKey, HEARTBEAT_PURPOSE, body, signature)) throw new TrustFormatError('bad signature');
+		const decoder = decoding.createDecoder(body);
+		decoding.readUint8(decoder);
+		decoding.readUint8Array(decoder, KEY_BYTES);
+		const time = decoding.readVarUint(decoder);
+		if (decoding.hasContent(decoder)) throw new TrustFormatError('trailing bytes');
+		return { accountKey: accountKey.slice(), time };
+	} catch (error) {
+		if (error instanceof TrustFormatError) throw error;
+		throw new TrustFormatError(`malformed heartbeat: ${(error as Error).message}`);
+	}
+}
+
+export interface LeavingNote {
+	accountKey: Uint8Array;
+	deviceId: string;
+}
+
+export function writeLeavingNote(note: LeavingNote, deviceSecret: Uint8Array): Uint8Array {
+	if (note.deviceId.length === 0 || note.deviceId.length > 32) throw new TrustFormatError('bad device id');
+	const body = encoding.createEncoder();
+	encoding.writeUint8(body, FORMAT);
+	encoding.writeUint8Array(body, note.accountKey);
+	encoding.writeVarString(body, note.deviceId);
+	const bytes = encoding.toUint8Array(body);
+	return concatSigned(bytes, sign(deviceSecret, LEAVING_PURPOSE, bytes));
+}
+
+/** A leaving note, if its signature verifies under `signKey` (the listed device's own key); throws TrustFormatError otherwise. */
+export function readLeavingNote(bytes: Uint8Array, signKey: Uint8Array): LeavingNote {
+	try {
+		const { body, signature } = splitSigned(bytes, MAX_LEAVING_NOTE_BYTES);
+		const accountKey = claimedAccountKey(body);
+		if (!verify(signKey, LEAVING_PURPOSE, body, signature)) throw new TrustFormatError('bad signature');
+		const decoder = decoding.createDecoder(body);
+		decoding.readUint8(decoder);
+		decoding.readUint8Array(decoder, KEY_BYTES);
+		const deviceId = decoding.readVarString(decoder);
+		if (decoding.hasContent(decoder)) throw new TrustFormatError('trailing bytes');
+		return { accountKey: accountKey.slice(), deviceId };
+	} catch (error) {
+		if (error instanceof TrustFormatError) throw error;
+		throw new TrustFormatError(`malformed leaving note: ${(error as Error).message}`);
+	}
+}
+
+export interface Introduction {
+	deviceList: Uint8Array;
+	heartbeat?: Uint8Array;
+}
+
+export function writeIntroduction(introduction: Introduction): Uint8Array {
+	const encoder = encoding.createEncoder();
+	encoding.writeUint8(encoder, FORMAT);
+	encoding.writeVarUint8Array(encoder, introduction.deviceList);
+	encoding.writeVarUint8Array(encoder, introduction.heartbeat ?? new Uint8Array(0));
+	const bytes = encoding.toUint8Array(encoder);
+	if (bytes.length > MAX_INTRODUCTION_BYTES) throw new TrustFormatError('introduction too large');
+	return bytes;
+}
+
+/** Splits an introduction; the signed parts inside are checked by the readers above. */
+export function readIntroduction(bytes: Uint8Array): Introduction {
+	try {
+		if (bytes.length > MAX_INTRODUCTION_BYTES) throw new TrustFormatError('introduction too large');
+		const decoder = decoding.createDecoder(bytes);
+		if (decoding.readUint8(decoder) !== FORMAT) throw new TrustFormatError('unknown format');
+		const deviceList = decoding.readVarUint8Array(decoder);
+		const heartbeat = decoding.readVarUint8Array(decoder);
+		if (decoding.hasContent(decoder)) throw new TrustFormatError('trailing bytes');
+		return { deviceList, heartbeat: heartbeat.length > 0 ? heartbeat : undefined };
+	} catch (error) {
+		if (error instanceof TrustFormatError) throw error;
+		throw new TrustFormatError(`malformed introduction: ${(error as Error).message}`);
+	}
+}
