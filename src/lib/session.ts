@@ -216,10 +216,15 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	private openRoom(keys: EpochKeys, syncs: boolean): RoomConnection {
 		const transport = this.platform.transport(keys.room);
 		const channel = new SecureChannel(transport, this.sessionPolicy(keys));
-		const mailbox = new RoomMailbox(transport, keys, {
-			update: (topic, update) => (syncs ? this.engine.applyUpdate(topic, update) : Promise.resolve(false)),
-			introduction: (introduction) => this.trust.consider(introduction)
-		});
+		const mailbox = new RoomMailbox(
+			transport,
+			keys,
+			{
+				update: (topic, update) => (syncs ? this.engine.applyUpdate(topic, update) : Promise.resolve(false)),
+				introduction: (introduction) => this.trust.consider(introduction)
+			},
+			syncs
+		);
 		const room: RoomConnection = { keys, transport, channel, mailbox };
 		if (syncs) room.detachSync = this.engine.attach(channel, (peer) => peer.account === this.trust.accountId);
 		transport.on('status', (status) => {

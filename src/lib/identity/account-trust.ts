@@ -249,6 +249,8 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 	/** Adopts whatever newer signed statements `introduction` carries; true when anything changed. */
 	consider(introduction: Uint8Array): boolean {
 		if (this.record.loggedOut) return false;
+		// Devices that agree send this device its own introduction: nothing to verify again.
+		if (constantTimeEqual(introduction, this.introduction())) return false;
 		let parts;
 		try {
 			parts = readIntroduction(introduction);

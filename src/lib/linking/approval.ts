@@ -29,13 +29,10 @@ import {
 import type { LinkAuthority } from '../session';
 import type { Transport } from '../transport/types';
 import type { Clock } from '../util/clock';
-import { Emitter } from '../util/emitter';
-import { closeSoon, isFinished, LINK_ANSWER_TIMEOUT_MS, type LinkState } from './state';
+import { closeSoon, isFinished, LINK_ANSWER_TIMEOUT_MS, LinkSide, type LinkState } from './state';
 
-export class LinkApproval extends Emitter<{ state: LinkState }> {
-	state: LinkState = { kind: 'waiting' };
+export class LinkApproval extends LinkSide<{ state: LinkState }> {
 	private readonly linkKeys: KeyPair = generateAgreementKeyPair();
-	private transport?: Transport;
 	private peer?: string;
 	private channel?: LinkChannel;
 	private request?: LinkRequest;
@@ -43,8 +40,6 @@ export class LinkApproval extends Emitter<{ state: LinkState }> {
 	private userConfirmed = false;
 	/** The device put on the list, once the bundle went out. */
 	private linkedId?: string;
-	private answerTimer?: ReturnType<typeof setTimeout>;
-	private expiryTimer?: ReturnType<typeof setTimeout>;
 	private readonly payload: LinkPayload;
 	private readonly full: boolean;
 
@@ -69,7 +64,6 @@ export class LinkApproval extends Emitter<{ state: LinkState }> {
 			if (this.full) {
 				// A full account tells the new device so before anything else is sent, then leaves.
 				transport.send(peer, writeTagged(LINK_FULL, this.payload.secret, this.linkKeys.publicKey, this.payload.publicKey));
-				clearTimeout(this.answerTimer);
 				closeSoon(transport);
 				return;
 			}
@@ -84,13 +78,13 @@ export class LinkApproval extends Emitter<{ state: LinkState }> {
 		if (this.full) {
 			this.setState({ kind: 'failed', error: 'too-many-devices' });
 			// Stays in the room until the new device was told, or for as long as it would wait for an answer.
-			this.answerTimer = setTimeout(() => transport.close(), LINK_ANSWER_TIMEOUT_MS);
+			this.after(LINK_ANSWER_TIMEOUT_MS, () => transport.close());
 			return;
 		}
-		this.answerTimer = setTimeout(() => {
+		this.after(LINK_ANSWER_TIMEOUT_MS, () => {
 			if (this.state.kind === 'waiting') this.finish({ kind: 'failed', error: 'unanswered' });
-		}, LINK_ANSWER_TIMEOUT_MS);
-		this.expiryTimer = setTimeout(() => this.expire(), Math.max(0, this.payload.expiresAt - this.clock()));
+		});
+		this.after(this.payload.expiresAt - this.clock(), () => this.expire());
 	}
 
 	/** The user saw the same code on both devices. */
@@ -147,7 +141,6 @@ export class LinkApproval extends Emitter<{ state: LinkState }> {
 				this.request = readRequest(channel.key, data);
 				this.peer = peer;
 				this.channel = channel;
-				clearTimeout(this.answerTimer);
 				this.setState({ kind: 'confirm', code: channel.code, deviceName: this.request.name, confirmed: false });
 				return;
 			}
@@ -174,17 +167,5 @@ export class LinkApproval extends Emitter<{ state: LinkState }> {
 
 	private send(write: (key: Uint8Array) => Uint8Array): void {
 		if (this.channel && this.peer !== undefined) this.transport?.send(this.peer, write(this.channel.key));
-	}
-
-	private finish(state: LinkState): void {
-		clearTimeout(this.answerTimer);
-		clearTimeout(this.expiryTimer);
-		this.setState(state);
-		closeSoon(this.transport);
-	}
-
-	private setState(state: LinkState): void {
-		this.state = state;
-		this.emit('state', state);
 	}
 }

@@ -29,22 +29,18 @@ import { readSignedDeviceList, type DeviceKind } from '../protocol/trust';
 import type { JoinedAccount } from '../session';
 import type { Transport } from '../transport/types';
 import type { Clock } from '../util/clock';
-import { Emitter } from '../util/emitter';
-import { closeSoon, isFinished, type LinkState } from './state';
+import { isFinished, LinkSide, type LinkState } from './state';
 
-export class LinkInvitation extends Emitter<{ state: LinkState; joined: JoinedAccount }> {
+export class LinkInvitation extends LinkSide<{ state: LinkState; joined: JoinedAccount }> {
 	readonly payload: string;
 	readonly expiresAt: number;
-	state: LinkState = { kind: 'waiting' };
 	/** This device's own keys, made now; the primary lists it under the id they derive. */
 	readonly deviceKeys: DeviceKeys = generateDeviceKeys();
 	private readonly linkKeys: KeyPair = generateAgreementKeyPair();
 	private readonly secret = randomBytes(16);
 	private readonly room = randomBytes(16);
-	private transport?: Transport;
 	private primaryPeer?: string;
 	private channel?: LinkChannel;
-	private expiryTimer?: ReturnType<typeof setTimeout>;
 
 	constructor(
 		/** May change until the primary answers; it is sent then. */
@@ -56,7 +52,7 @@ export class LinkInvitation extends Emitter<{ state: LinkState; joined: JoinedAc
 		super();
 		this.expiresAt = Math.floor((clock() + LINK_TTL_MS) / 1000) * 1000;
 		this.payload = encodeLinkPayload({ room: this.room, publicKey: this.linkKeys.publicKey, secret: this.secret, expiresAt: this.expiresAt });
-		this.expiryTimer = setTimeout(() => this.expire(), Math.max(0, this.expiresAt - clock()));
+		this.after(this.expiresAt - clock(), () => this.expire());
 	}
 
 	start(): void {
@@ -142,16 +138,5 @@ export class LinkInvitation extends Emitter<{ state: LinkState; joined: JoinedAc
 		this.transport?.send(peer, writeSignal(LINK_DONE, this.channel!.key));
 		this.emit('joined', { keys: this.deviceKeys, accountName: bundle.accountName, deviceList: bundle.deviceList, heartbeat: bundle.heartbeat });
 		this.finish({ kind: 'linked', deviceName: this.deviceName });
-	}
-
-	private finish(state: LinkState): void {
-		clearTimeout(this.expiryTimer);
-		this.setState(state);
-		closeSoon(this.transport);
-	}
-
-	private setState(state: LinkState): void {
-		this.state = state;
-		this.emit('state', state);
 	}
 }

@@ -22,7 +22,13 @@ export class RoomMailbox {
 	constructor(
 		private readonly transport: Transport,
 		private readonly keys: EpochKeys,
-		private readonly handlers: MailboxHandlers
+		private readonly handlers: MailboxHandlers,
+		/**
+		 * Whether this device takes what it handled. Not in a former epoch's room: the changes there
+		 * are for devices still on that epoch, and this device does not apply them (a removed device
+		 * could have written them).
+		 */
+		private readonly takes = true
 	) {
 		this.stop = transport.on('mailbox', (entries) => void this.receive(entries));
 	}
@@ -72,6 +78,6 @@ export class RoomMailbox {
 			// applied now never will be, so it is taken all the same.
 			if (entry.id !== INTRODUCTION_ENTRY_ID) taken.push(entry.id);
 		}
-		this.transport.mailbox?.take(taken);
+		if (this.takes) this.transport.mailbox?.take(taken);
 	}
 }

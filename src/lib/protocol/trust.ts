@@ -30,7 +30,7 @@
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import { KEY_BYTES, SIGNATURE_BYTES, concatBytes, constantTimeEqual, hash, sign, toBase64Url, verify } from '../crypto';
+import { KEY_BYTES, SIGNATURE_BYTES, constantTimeEqual, hash, sign, toBase64Url, verify } from '../crypto';
 
 const FORMAT = 1;
 export const MAX_DEVICES = 5;
@@ -116,82 +116,92 @@ function checkTime(value: number): void {
 	if (!Number.isSafeInteger(value) || value < 0) throw new TrustFormatError('bad time');
 }
 
+/** [body: varbytes][signature: 64], where body = [format][accountKey][what `write` adds]. */
+function writeSigned(purpose: string, secret: Uint8Array, accountKey: Uint8Array, write: (body: encoding.Encoder) => void): Uint8Array {
+	const body = encoding.createEncoder();
+	encoding.writeUint8(body, FORMAT);
+	encoding.writeUint8Array(body, accountKey);
+	write(body);
+	const bytes = encoding.toUint8Array(body);
+	const out = encoding.createEncoder();
+	encoding.writeVarUint8Array(out, bytes);
+	encoding.writeUint8Array(out, sign(secret, purpose, bytes));
+	return encoding.toUint8Array(out);
+}
+
+/**
+ * Checks a signed statement's shape and signature, then reads the rest of its body with `read`.
+ * The signer is `signKey`, or, for the account's own statements, the account key the body names
+ * (whether that is this device's account is the caller's question). Throws TrustFormatError only.
+ */
+function readSigned<T>(
+	bytes: Uint8Array,
+	what: string,
+	maxBytes: number,
+	purpose: string,
+	signKey: Uint8Array | undefined,
+	read: (decoder: decoding.Decoder, accountKey: Uint8Array) => T
+): T {
+	try {
+		if (bytes.length > maxBytes) throw new TrustFormatError(`${what} too large`);
+		const outer = decoding.createDecoder(bytes);
+		const body = decoding.readVarUint8Array(outer);
+		if (bytes.length - outer.pos !== SIGNATURE_BYTES) throw new TrustFormatError('bad signature length');
+		if (body.length < 1 + KEY_BYTES || body[0] !== FORMAT) throw new TrustFormatError('unknown format');
+		const accountKey = body.slice(1, 1 + KEY_BYTES);
+		if (!verify(signKey ?? accountKey, purpose, body, bytes.subarray(outer.pos))) throw new TrustFormatError('bad signature');
+		const decoder = decoding.createDecoder(body);
+		decoder.pos = 1 + KEY_BYTES;
+		const value = read(decoder, accountKey);
+		if (decoding.hasContent(decoder)) throw new TrustFormatError('trailing bytes');
+		return value;
+	} catch (error) {
+		if (error instanceof TrustFormatError) throw error;
+		throw new TrustFormatError(`malformed ${what}: ${(error as Error).message}`);
+	}
+}
+
 export function writeDeviceList(list: DeviceList, accountSecret: Uint8Array): Uint8Array {
 	if (list.devices.length === 0 || list.devices.length > MAX_DEVICES) throw new TrustFormatError('bad device count');
 	if (list.epochBoxes.length !== list.devices.length) throw new TrustFormatError('one epoch box per device');
 	if (list.former.length > MAX_FORMER_DEVICES) throw new TrustFormatError('too many former devices');
 	checkTime(list.issuedAt);
-	const body = encoding.createEncoder();
-	encoding.writeUint8(body, FORMAT);
-	encoding.writeUint8Array(body, list.accountKey);
-	encoding.writeVarUint(body, list.version);
-	encoding.writeVarUint(body, list.issuedAt);
-	encoding.writeVarUint(body, list.epoch);
-	encoding.writeUint8(body, list.deleted ? FLAG_DELETED : 0);
-	encoding.writeVarUint(body, list.devices.length);
-	for (const device of list.devices) {
-		checkName(device.name);
-		checkTime(device.linkedAt);
-		encoding.writeUint8Array(body, device.signKey);
-		encoding.writeUint8Array(body, device.agreeKey);
-		encoding.writeUint8(body, ROLES.indexOf(device.role));
-		encoding.writeUint8(body, KINDS.indexOf(device.kind));
-		encoding.writeVarUint(body, device.linkedAt);
-		encoding.writeVarString(body, device.name);
-	}
-	for (const box of list.epochBoxes) {
-		if (box.length > MAX_EPOCH_BOX_BYTES) throw new TrustFormatError('epoch box too large');
-		encoding.writeVarUint8Array(body, box);
-	}
-	encoding.writeVarUint(body, list.former.length);
-	for (const former of list.former) {
-		encoding.writeVarString(body, former.id.slice(0, 32));
-		encoding.writeVarString(body, former.name.slice(0, MAX_DEVICE_NAME_LENGTH));
-	}
-	const bytes = encoding.toUint8Array(body);
-	const signed = concatSigned(bytes, sign(accountSecret, DEVICE_LIST_PURPOSE, bytes));
+	const signed = writeSigned(DEVICE_LIST_PURPOSE, accountSecret, list.accountKey, (body) => {
+		encoding.writeVarUint(body, list.version);
+		encoding.writeVarUint(body, list.issuedAt);
+		encoding.writeVarUint(body, list.epoch);
+		encoding.writeUint8(body, list.deleted ? FLAG_DELETED : 0);
+		encoding.writeVarUint(body, list.devices.length);
+		for (const device of list.devices) {
+			checkName(device.name);
+			checkTime(device.linkedAt);
+			encoding.writeUint8Array(body, device.signKey);
+			encoding.writeUint8Array(body, device.agreeKey);
+			encoding.writeUint8(body, ROLES.indexOf(device.role));
+			encoding.writeUint8(body, KINDS.indexOf(device.kind));
+			encoding.writeVarUint(body, device.linkedAt);
+			encoding.writeVarString(body, device.name);
+		}
+		for (const box of list.epochBoxes) {
+			if (box.length > MAX_EPOCH_BOX_BYTES) throw new TrustFormatError('epoch box too large');
+			encoding.writeVarUint8Array(body, box);
+		}
+		encoding.writeVarUint(body, list.former.length);
+		for (const former of list.former) {
+			encoding.writeVarString(body, former.id.slice(0, 32));
+			encoding.writeVarString(body, former.name.slice(0, MAX_DEVICE_NAME_LENGTH));
+		}
+	});
 	if (signed.length > MAX_DEVICE_LIST_BYTES) throw new TrustFormatError('device list too large');
 	return signed;
 }
 
-function concatSigned(body: Uint8Array, signature: Uint8Array): Uint8Array {
-	const encoder = encoding.createEncoder();
-	encoding.writeVarUint8Array(encoder, body);
-	return concatBytes(encoding.toUint8Array(encoder), signature);
-}
-
-/** Splits [body: varbytes][signature: 64]; throws on any other shape. */
-function splitSigned(bytes: Uint8Array, maxBytes: number): { body: Uint8Array; signature: Uint8Array } {
-	if (bytes.length > maxBytes) throw new TrustFormatError('too large');
-	const decoder = decoding.createDecoder(bytes);
-	const body = decoding.readVarUint8Array(decoder);
-	if (bytes.length - decoder.pos !== SIGNATURE_BYTES) throw new TrustFormatError('bad signature length');
-	return { body, signature: bytes.subarray(decoder.pos) };
-}
-
-/** The account key a signed statement claims, read before its signature is checked. */
-function claimedAccountKey(body: Uint8Array): Uint8Array {
-	if (body.length < 1 + KEY_BYTES || body[0] !== FORMAT) throw new TrustFormatError('unknown format');
-	return body.subarray(1, 1 + KEY_BYTES);
-}
-
 /** A device list whose signature verifies under the account key it names; throws TrustFormatError otherwise. */
 export function readSignedDeviceList(bytes: Uint8Array): DeviceList {
-	try {
-		const { body, signature } = splitSigned(bytes, MAX_DEVICE_LIST_BYTES);
-		const accountKey = claimedAccountKey(body);
-		if (!verify(accountKey, DEVICE_LIST_PURPOSE, body, signature)) throw new TrustFormatError('bad signature');
-		return readDeviceListBody(body);
-	} catch (error) {
-		if (error instanceof TrustFormatError) throw error;
-		throw new TrustFormatError(`malformed device list: ${(error as Error).message}`);
-	}
+	return readSigned(bytes, 'device list', MAX_DEVICE_LIST_BYTES, DEVICE_LIST_PURPOSE, undefined, readDeviceListBody);
 }
 
-function readDeviceListBody(body: Uint8Array): DeviceList {
-	const decoder = decoding.createDecoder(body);
-	decoding.readUint8(decoder);
-	const accountKey = decoding.readUint8Array(decoder, KEY_BYTES).slice();
+function readDeviceListBody(decoder: decoding.Decoder, accountKey: Uint8Array): DeviceList {
 	const version = decoding.readVarUint(decoder);
 	const issuedAt = decoding.readVarUint(decoder);
 	const epoch = decoding.readVarUint(decoder);
@@ -224,7 +234,6 @@ function readDeviceListBody(body: Uint8Array): DeviceList {
 	for (let i = 0; i < formerCount; i++) {
 		former.push({ id: decoding.readVarString(decoder), name: decoding.readVarString(decoder) });
 	}
-	if (decoding.hasContent(decoder)) throw new TrustFormatError('trailing bytes');
 	const primaries = devices.filter((device) => device.role === 'primary');
 	// The one primary is the account key's holder: a list naming another primary is not the account's.
 	if (primaries.length !== 1 || !constantTimeEqual(primaries[0]!.signKey, accountKey)) throw new TrustFormatError('the primary must hold the account key');
@@ -236,30 +245,15 @@ function readDeviceListBody(body: Uint8Array): DeviceList {
 
 export function writeHeartbeat(heartbeat: Heartbeat, accountSecret: Uint8Array): Uint8Array {
 	checkTime(heartbeat.time);
-	const body = encoding.createEncoder();
-	encoding.writeUint8(body, FORMAT);
-	encoding.writeUint8Array(body, heartbeat.accountKey);
-	encoding.writeVarUint(body, heartbeat.time);
-	const bytes = encoding.toUint8Array(body);
-	return concatSigned(bytes, sign(accountSecret, HEARTBEAT_PURPOSE, bytes));
+	return writeSigned(HEARTBEAT_PURPOSE, accountSecret, heartbeat.accountKey, (body) => encoding.writeVarUint(body, heartbeat.time));
 }
 
 /** A heartbeat whose signature verifies under the account key it names; throws TrustFormatError otherwise. */
 export function readSignedHeartbeat(bytes: Uint8Array): Heartbeat {
-	try {
-		const { body, signature } = splitSigned(bytes, MAX_HEARTBEAT_BYTES);
-		const accountKey = claimedAccountKey(body);
-		if (!verify(accountKey, HEARTBEAT_PURPOSE, body, signature)) throw new TrustFormatError('bad signature');
-		const decoder = decoding.createDecoder(body);
-		decoding.readUint8(decoder);
-		decoding.readUint8Array(decoder, KEY_BYTES);
-		const time = decoding.readVarUint(decoder);
-		if (decoding.hasContent(decoder)) throw new TrustFormatError('trailing bytes');
-		return { accountKey: accountKey.slice(), time };
-	} catch (error) {
-		if (error instanceof TrustFormatError) throw error;
-		throw new TrustFormatError(`malformed heartbeat: ${(error as Error).message}`);
-	}
+	return readSigned(bytes, 'heartbeat', MAX_HEARTBEAT_BYTES, HEARTBEAT_PURPOSE, undefined, (decoder, accountKey) => ({
+		accountKey,
+		time: decoding.readVarUint(decoder)
+	}));
 }
 
 export interface LeavingNote {
@@ -269,30 +263,15 @@ export interface LeavingNote {
 
 export function writeLeavingNote(note: LeavingNote, deviceSecret: Uint8Array): Uint8Array {
 	if (note.deviceId.length === 0 || note.deviceId.length > 32) throw new TrustFormatError('bad device id');
-	const body = encoding.createEncoder();
-	encoding.writeUint8(body, FORMAT);
-	encoding.writeUint8Array(body, note.accountKey);
-	encoding.writeVarString(body, note.deviceId);
-	const bytes = encoding.toUint8Array(body);
-	return concatSigned(bytes, sign(deviceSecret, LEAVING_PURPOSE, bytes));
+	return writeSigned(LEAVING_PURPOSE, deviceSecret, note.accountKey, (body) => encoding.writeVarString(body, note.deviceId));
 }
 
 /** A leaving note, if its signature verifies under `signKey` (the listed device's own key); throws TrustFormatError otherwise. */
 export function readLeavingNote(bytes: Uint8Array, signKey: Uint8Array): LeavingNote {
-	try {
-		const { body, signature } = splitSigned(bytes, MAX_LEAVING_NOTE_BYTES);
-		const accountKey = claimedAccountKey(body);
-		if (!verify(signKey, LEAVING_PURPOSE, body, signature)) throw new TrustFormatError('bad signature');
-		const decoder = decoding.createDecoder(body);
-		decoding.readUint8(decoder);
-		decoding.readUint8Array(decoder, KEY_BYTES);
-		const deviceId = decoding.readVarString(decoder);
-		if (decoding.hasContent(decoder)) throw new TrustFormatError('trailing bytes');
-		return { accountKey: accountKey.slice(), deviceId };
-	} catch (error) {
-		if (error instanceof TrustFormatError) throw error;
-		throw new TrustFormatError(`malformed leaving note: ${(error as Error).message}`);
-	}
+	return readSigned(bytes, 'leaving note', MAX_LEAVING_NOTE_BYTES, LEAVING_PURPOSE, signKey, (decoder, accountKey) => ({
+		accountKey,
+		deviceId: decoding.readVarString(decoder)
+	}));
 }
 
 export interface Introduction {

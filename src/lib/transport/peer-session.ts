@@ -20,8 +20,9 @@
  * refused (the window allows the reordering of the in-memory test network).
  *
  * Limits: a handshake message is at most 1 KiB; before the handshake completes at most
- * MAX_EARLY_FRAMES frames and MAX_EARLY_BYTES bytes wait per peer, past that the peer is refused;
- * a peer that fails the handshake or is not admitted is refused for the life of its channel.
+ * MAX_EARLY_FRAMES frames and MAX_EARLY_BYTES bytes wait per peer, and before its introduction at
+ * most 4,096 frames and 4 MiB; past either the peer is refused. A peer that fails the handshake or
+ * is not admitted is refused for the life of its channel.
  */
 import { NoiseHandshake, NOISE_XXPSK3, decryptAt, encryptAt } from '../crypto/noise';
 import { concatBytes, constantTimeEqual, type KeyPair } from '../crypto';
@@ -36,8 +37,9 @@ const COUNTER_BYTES = 8;
 const MAX_HANDSHAKE_BYTES = 1024;
 export const MAX_EARLY_FRAMES = 8;
 export const MAX_EARLY_BYTES = 16 * 1024;
-/** Application frames from a peer that proved its keys but whose introduction is still being weighed. */
+/** Application frames from a peer that proved its keys but whose introduction has not arrived yet. */
 const MAX_UNADMITTED_FRAMES = 4096;
+const MAX_UNADMITTED_BYTES = 4 * 1024 * 1024;
 const REPLAY_WINDOW = 4096;
 const DATA_AD = new Uint8Array([FRAME_DATA]);
 
@@ -85,6 +87,7 @@ interface PeerState {
 	early: Uint8Array[];
 	earlyBytes: number;
 	unadmitted: Uint8Array[];
+	unadmittedBytes: number;
 }
 
 export class SessionFrameError extends Error {
@@ -148,7 +151,8 @@ export class SecureChannel extends Emitter<SecureChannelEvents> {
 			handshakeSeen: [],
 			early: [],
 			earlyBytes: 0,
-			unadmitted: []
+			unadmitted: [],
+			unadmittedBytes: 0
 		};
 		this.peerStates.set(peer, state);
 		const initiator = this.transport.isInitiator(peer);
@@ -242,9 +246,10 @@ export class SecureChannel extends Emitter<SecureChannelEvents> {
 		if (kind !== KIND_APPLICATION) throw new SessionFrameError(`unknown data kind ${kind}`);
 		if (state.verified) {
 			this.emit('message', { peer, data: body });
-		} else if (state.unadmitted.length < MAX_UNADMITTED_FRAMES) {
+		} else if (state.unadmitted.length < MAX_UNADMITTED_FRAMES && state.unadmittedBytes + body.length <= MAX_UNADMITTED_BYTES) {
 			// Overtook the peer's introduction on a reordering network.
 			state.unadmitted.push(body);
+			state.unadmittedBytes += body.length;
 		} else {
 			this.refuse(peer, state, 'too much before its introduction');
 		}
