@@ -2,48 +2,46 @@
  * Peer session: before anything flows between two devices, a Noise_XXpsk3_25519_ChaChaPoly_SHA256
  * handshake (../crypto/noise.ts) proves that each end holds a device key and the key epoch's
  * pre-shared key; then each end introduces itself with the account's signed statements, and the
- * admission policy decides whether the proven key belongs to a device it may talk to.
- *
- *   initiator → responder   HANDSHAKE [0x01][Noise message 1: e]
- *   responder → initiator   HANDSHAKE [0x01][Noise message 2: e, ee, s, es]
- *   initiator → responder   HANDSHAKE [0x01][Noise message 3: s, se, psk]
- *   each side, then         DATA [0x02][counter: u64 big-endian][ChaCha20-Poly1305(key, counter, ad = 0x02, [kind][body])]
- *       kind 0x01 INTRODUCTION  the sender's newest device list and heartbeat (../protocol/trust.ts);
- *                               first DATA of a session, and again whenever they change
- *       kind 0x02 APPLICATION   anything above (document sync), only once both sides admitted each other
+ * admission policy decides whether the proven key belongs to a device it may talk to. The frames
+ * are in ../protocol/session.ts.
  *
  * prologue = "samen/v1/session" ‖ room id, so a session cannot be moved to another room; the psk is
  * derived from the epoch secret. The initiator is the end that opened the channel (Transport).
  * Forward secrecy comes from the ephemeral keys: a device key or epoch secret that leaks later
  * opens no recorded session. An echo or a cross-wired pair of keyless peers never completes the
  * handshake. Counters are per direction and never reused; a repeated counter or one far behind is
- * refused (the window allows the reordering of the in-memory test network).
+ * refused (the window allows the reordering of the in-memory test network). A handshake message
+ * seen before is ignored (a network may duplicate it).
  *
- * Limits: a handshake message is at most 1 KiB; before the handshake completes at most
- * MAX_EARLY_FRAMES frames and MAX_EARLY_BYTES bytes wait per peer, and before its introduction at
- * most 4,096 frames and 4 MiB; past either the peer is refused. A peer that fails the handshake or
- * is not admitted is refused for the life of its channel.
+ * Limits: before the handshake completes at most MAX_EARLY_FRAMES frames and MAX_EARLY_BYTES bytes
+ * wait per peer, and before its introduction at most 4,096 frames and 4 MiB; past either the peer
+ * is refused. A peer that fails the handshake or is not admitted is refused for the life of its
+ * channel.
  */
-import { NoiseHandshake, NOISE_XXPSK3, decryptAt, encryptAt } from '../crypto/noise';
-import { concatBytes, constantTimeEqual, type KeyPair } from '../crypto';
+import { NoiseHandshake, NOISE_XXPSK3 } from '../crypto/noise';
+import { constantTimeEqual, type KeyPair } from '../crypto';
+import {
+	FRAME_HANDSHAKE,
+	KIND_APPLICATION,
+	KIND_INTRODUCTION,
+	openDataFrame,
+	readSessionFrame,
+	SessionFrameError,
+	writeDataFrame,
+	writeHandshakeFrame
+} from '../protocol/session';
 import { Emitter } from '../util/emitter';
 import type { PeerId, Transport } from './types';
 
-export const FRAME_HANDSHAKE = 1;
-export const FRAME_DATA = 2;
-export const KIND_INTRODUCTION = 1;
-export const KIND_APPLICATION = 2;
-const COUNTER_BYTES = 8;
-const MAX_HANDSHAKE_BYTES = 1024;
 export const MAX_EARLY_FRAMES = 8;
 export const MAX_EARLY_BYTES = 16 * 1024;
 /** Application frames from a peer that proved its keys but whose introduction has not arrived yet. */
 const MAX_UNADMITTED_FRAMES = 4096;
 const MAX_UNADMITTED_BYTES = 4 * 1024 * 1024;
 const REPLAY_WINDOW = 4096;
-const DATA_AD = new Uint8Array([FRAME_DATA]);
 
 /** A peer whose device key the admission policy accepted. */
+
 export interface VerifiedPeer {
 	peer: PeerId;
 	account: string;
@@ -88,13 +86,6 @@ interface PeerState {
 	earlyBytes: number;
 	unadmitted: Uint8Array[];
 	unadmittedBytes: number;
-}
-
-export class SessionFrameError extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = 'SessionFrameError';
-	}
 }
 
 export class SecureChannel extends Emitter<SecureChannelEvents> {
@@ -163,7 +154,7 @@ export class SecureChannel extends Emitter<SecureChannelEvents> {
 			psk: this.policy.psk,
 			prologue: this.policy.prologue
 		});
-		if (initiator) this.transport.send(peer, frame(FRAME_HANDSHAKE, state.handshake.writeMessage()));
+		if (initiator) this.transport.send(peer, writeHandshakeFrame(state.handshake.writeMessage()));
 	}
 
 	private forget(peer: PeerId): void {
@@ -191,9 +182,9 @@ export class SecureChannel extends Emitter<SecureChannelEvents> {
 			return;
 		}
 		try {
-			if (data[0] === FRAME_HANDSHAKE) this.receiveHandshake(peer, state, data.subarray(1));
-			else if (data[0] === FRAME_DATA) this.receiveData(peer, state, data);
-			else throw new SessionFrameError(`unknown frame type ${data[0]}`);
+			const frame = readSessionFrame(data);
+			if (frame.type === FRAME_HANDSHAKE) this.receiveHandshake(peer, state, frame.message);
+			else this.receiveData(peer, state, data, frame);
 		} catch (error) {
 			// Whatever a peer sends cannot break this device: the frame is dropped and counted, and a
 			// peer that broke its handshake is refused (its keys can no longer be trusted).
@@ -206,10 +197,9 @@ export class SecureChannel extends Emitter<SecureChannelEvents> {
 		if (state.handshakeSeen.some((seen) => constantTimeEqual(seen, message))) return;
 		const handshake = state.handshake;
 		if (!handshake || state.sendKey) throw new SessionFrameError('handshake message after the handshake');
-		if (message.length > MAX_HANDSHAKE_BYTES) throw new SessionFrameError('handshake message too large');
 		handshake.readMessage(message);
 		state.handshakeSeen.push(message.slice());
-		if (!handshake.complete) this.transport.send(peer, frame(FRAME_HANDSHAKE, handshake.writeMessage()));
+		if (!handshake.complete) this.transport.send(peer, writeHandshakeFrame(handshake.writeMessage()));
 		if (!handshake.complete) return;
 		const keys = handshake.transportKeys();
 		state.sendKey = keys.sendKey;
@@ -221,7 +211,7 @@ export class SecureChannel extends Emitter<SecureChannelEvents> {
 		state.earlyBytes = 0;
 	}
 
-	private receiveData(peer: PeerId, state: PeerState, data: Uint8Array): void {
+	private receiveData(peer: PeerId, state: PeerState, data: Uint8Array, frame: { counter: bigint; sealed: Uint8Array }): void {
 		if (!state.receiveKey) {
 			// The handshake's last message may be overtaken on a reordering network; a few frames wait.
 			if (state.early.length >= MAX_EARLY_FRAMES || state.earlyBytes + data.length > MAX_EARLY_BYTES) {
@@ -232,18 +222,13 @@ export class SecureChannel extends Emitter<SecureChannelEvents> {
 			state.earlyBytes += data.length;
 			return;
 		}
-		if (data.length < 1 + COUNTER_BYTES) throw new SessionFrameError('short data frame');
-		const counter = new DataView(data.buffer, data.byteOffset + 1, COUNTER_BYTES).getBigUint64(0);
+		const counter = frame.counter;
 		if (counter + BigInt(REPLAY_WINDOW) <= state.highestReceived || state.seen.has(counter)) {
 			throw new SessionFrameError('replayed or stale frame');
 		}
-		const plain = decryptAt(state.receiveKey, counter, DATA_AD, data.subarray(1 + COUNTER_BYTES));
+		const { kind, body } = openDataFrame(state.receiveKey, frame);
 		this.markSeen(state, counter);
-		if (plain.length === 0) throw new SessionFrameError('empty data frame');
-		const kind = plain[0];
-		const body = plain.subarray(1);
 		if (kind === KIND_INTRODUCTION) return this.receiveIntroduction(peer, state, body);
-		if (kind !== KIND_APPLICATION) throw new SessionFrameError(`unknown data kind ${kind}`);
 		if (state.verified) {
 			this.emit('message', { peer, data: body });
 		} else if (state.unadmitted.length < MAX_UNADMITTED_FRAMES && state.unadmittedBytes + body.length <= MAX_UNADMITTED_BYTES) {
@@ -279,18 +264,6 @@ export class SecureChannel extends Emitter<SecureChannelEvents> {
 
 	private sendData(peer: PeerId, state: PeerState, kind: number, body: Uint8Array): void {
 		if (!state.sendKey) return;
-		const counter = state.nextCounter++;
-		const header = new Uint8Array(1 + COUNTER_BYTES);
-		header[0] = FRAME_DATA;
-		new DataView(header.buffer).setBigUint64(1, counter);
-		const sealed = encryptAt(state.sendKey, counter, DATA_AD, concatBytes(new Uint8Array([kind]), body));
-		this.transport.send(peer, concatBytes(header, sealed));
+		this.transport.send(peer, writeDataFrame(state.sendKey, state.nextCounter++, kind, body));
 	}
-}
-
-function frame(type: number, body: Uint8Array): Uint8Array {
-	const out = new Uint8Array(body.length + 1);
-	out[0] = type;
-	out.set(body, 1);
-	return out;
 }

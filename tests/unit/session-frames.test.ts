@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { randomBytes } from '../../src/lib/crypto';
+import {
+	FRAME_DATA,
+	FRAME_HANDSHAKE,
+	KIND_APPLICATION,
+	MAX_HANDSHAKE_BYTES,
+	openDataFrame,
+	readSessionFrame,
+	SessionFrameError,
+	writeDataFrame,
+	writeHandshakeFrame
+} from '../../src/lib/protocol/session';
+
+describe('peer session frames', () => {
+	it('write and read back, with the counter on the wire binding the seal', () => {
+		const key = randomBytes(32);
+		const frame = readSessionFrame(writeDataFrame(key, 7n, KIND_APPLICATION, new Uint8Array([1, 2, 3])));
+		expect(frame.type).toBe(FRAME_DATA);
+		if (frame.type !== FRAME_DATA) return;
+		expect(frame.counter).toBe(7n);
+		expect(openDataFrame(key, frame)).toEqual({ kind: KIND_APPLICATION, body: new Uint8Array([1, 2, 3]) });
+		// The same ciphertext presented under another counter does not open.
+		expect(() => openDataFrame(key, { ...frame, counter: 8n })).toThrow();
+		const handshake = readSessionFrame(writeHandshakeFrame(new Uint8Array(32).fill(9)));
+		expect(handshake).toEqual({ type: FRAME_HANDSHAKE, message: new Uint8Array(32).fill(9) });
+	});
+
+	it('refuses a handshake message over the limit on both sides, short data frames and unknown types', () => {
+		expect(() => writeHandshakeFrame(new Uint8Array(MAX_HANDSHAKE_BYTES + 1))).toThrow(SessionFrameError);
+		expect(() => readSessionFrame(new Uint8Array([FRAME_HANDSHAKE, ...new Uint8Array(MAX_HANDSHAKE_BYTES + 1)]))).toThrow(SessionFrameError);
+		expect(readSessionFrame(new Uint8Array([FRAME_HANDSHAKE, ...new Uint8Array(MAX_HANDSHAKE_BYTES)])).type).toBe(FRAME_HANDSHAKE);
+		expect(() => readSessionFrame(new Uint8Array([FRAME_DATA, ...new Uint8Array(8 + 15)]))).toThrow(SessionFrameError);
+		expect(() => readSessionFrame(new Uint8Array([])).type).toThrow(SessionFrameError);
+		expect(() => readSessionFrame(new Uint8Array([3, 0]))).toThrow(SessionFrameError);
+	});
+
+	it('refuses a sealed frame of an unknown kind, or empty', () => {
+		const key = randomBytes(32);
+		for (const sealed of [writeDataFrame(key, 1n, 9, new Uint8Array(0))]) {
+			const frame = readSessionFrame(sealed);
+			if (frame.type !== FRAME_DATA) throw new Error('expected data');
+			expect(() => openDataFrame(key, frame)).toThrow(SessionFrameError);
+		}
+	});
+});
