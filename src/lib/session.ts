@@ -84,6 +84,8 @@ export type SessionEvents = { changed: void; 'logged-out': LogoutReason };
 const RECORD_DEVICE_KEYS = 'device-keys';
 const ACTIVITY_INTERVAL_MS = 60 * 60 * 1000;
 const CHECK_INTERVAL_MS = 60 * 1000;
+/** How long changes gather before they are deposited together. */
+const DEPOSIT_DELAY_MS = 300;
 /** Time for the last messages (a new device list, a leaving note) to leave before a device wipes itself. */
 const DELETE_GRACE_MS = 1500;
 
@@ -102,8 +104,10 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	readonly chats!: Chats;
 	private current?: RoomConnection;
 	private handover: RoomConnection[] = [];
-	private readonly syncedPeers = new Set<string>();
-	private readonly outbox = new Outbox();
+	/** Peers (by peer id) that sent this device everything they had, and the devices they are. */
+	private readonly syncedPeers = new Map<string, string>();
+	private outbox!: Outbox;
+	private depositTimer?: ReturnType<typeof setTimeout>;
 	private changeQueued = false;
 	private checkTimer?: ReturnType<typeof setInterval>;
 	private connected = false;
@@ -121,18 +125,19 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		this.engine = new SyncEngine(platform.documents, (topic) => topic === ACCOUNT_TOPIC || !!parseMonthTopic(topic));
 		this.engine.on('changed', () => this.changed());
 		this.engine.on('peers-changed', (peers) => {
-			for (const peer of this.syncedPeers) if (!peers.some((p) => p.peer === peer)) this.syncedPeers.delete(peer);
-			this.depositIfAlone();
+			for (const peer of this.syncedPeers.keys()) if (!peers.some((p) => p.peer === peer)) this.syncedPeers.delete(peer);
+			this.scheduleDeposit();
 			this.changed();
 		});
-		this.engine.on('peer-synced', ({ peer }) => {
-			this.syncedPeers.add(peer);
-			this.outbox.delivered();
+		this.engine.on('peer-synced', ({ peer, device }) => {
+			this.syncedPeers.set(peer, device);
+			if (this.everyDeviceSynced()) this.outbox.clear();
 			this.changed();
 		});
 		this.engine.on('local-update', ({ topic, update }) => {
-			this.outbox.remember(topic, update);
-			this.depositIfAlone();
+			const doc = this.engine.doc(topic);
+			if (doc) this.outbox.owe(topic, doc, update);
+			this.scheduleDeposit();
 		});
 		trust.on('changed', () => this.trustChanged());
 		trust.on('shown', () => this.changed());
@@ -177,6 +182,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	}
 
 	private async open(): Promise<void> {
+		this.outbox = await Outbox.load(this.platform.records);
 		this.account = await this.engine.open(ACCOUNT_TOPIC);
 		(this as { chats: Chats }).chats = new Chats(this.account, this.engine, this.keys.id, this.platform.clock);
 		await this.chats.openAll();
@@ -220,7 +226,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			transport,
 			keys,
 			{
-				update: (topic, update) => (syncs ? this.engine.applyUpdate(topic, update) : Promise.resolve(false)),
+				update: (topic, update) => (syncs ? this.applyFromMailbox(topic, update) : Promise.resolve(false)),
 				introduction: (introduction) => this.trust.consider(introduction)
 			},
 			syncs
@@ -231,7 +237,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			if (status === 'online') {
 				// A former epoch's room keeps the newest list for devices that were away.
 				if (!syncs || this.trust.isPrimary) mailbox.depositIntroduction(this.trust.introduction());
-				if (syncs) this.depositIfAlone();
+				if (syncs) this.scheduleDeposit();
 			}
 			this.changed();
 		});
@@ -291,10 +297,48 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		}
 	}
 
-	/** With no other device connected, leaves this device's undelivered changes in the mailbox. */
-	private depositIfAlone(): void {
-		if (this.engine.peers.length > 0 || this.outbox.isEmpty || !this.current?.mailbox.online) return;
-		if (this.current.mailbox.depositUpdates(this.outbox.merged())) this.outbox.delivered();
+	/** What this device takes from the mailbox, it owes the devices still away: it deposits it again. */
+	private async applyFromMailbox(topic: string, update: Uint8Array): Promise<boolean> {
+		const applied = await this.engine.applyUpdate(topic, update);
+		const doc = this.engine.doc(topic);
+		if (applied && doc) {
+			this.outbox.owe(topic, doc, update);
+			this.scheduleDeposit();
+		}
+		return applied;
+	}
+
+	/** Whether every other listed device is connected and has had everything this device had. */
+	private everyDeviceSynced(): boolean {
+		const synced = new Set(this.syncedPeers.values());
+		return this.trust.deviceList.devices.every((device) => device.id === this.keys.id || synced.has(device.id));
+	}
+
+	/** Gathers bursts of changes into one deposit. */
+	private scheduleDeposit(): void {
+		if (this.depositTimer !== undefined || this.outbox.isEmpty) return;
+		this.depositTimer = setTimeout(() => {
+			this.depositTimer = undefined;
+			void this.depositOwed();
+		}, DEPOSIT_DELAY_MS);
+	}
+
+	/**
+	 * While any device of the account is away, leaves what this device owes in the mailbox: each
+	 * document's changes since it was last delivered, whoever wrote them.
+	 */
+	private async depositOwed(): Promise<void> {
+		const mailbox = this.current?.mailbox;
+		if (!mailbox?.online || this.outbox.isEmpty) return;
+		if (this.everyDeviceSynced()) return this.outbox.clear();
+		for (const topic of this.outbox.topics) {
+			const doc = await this.engine.open(topic);
+			const { update, vector } = this.outbox.pending(topic, doc);
+			if (!mailbox.depositUpdate(topic, update)) return;
+			this.outbox.delivered(topic, doc, vector);
+			// One document at a time: a long history is encoded without freezing the screen.
+			await new Promise((resolve) => setTimeout(resolve, 0));
+		}
 	}
 
 	/** The device's timers: heartbeat on the primary, the 14-day rule on companions, last activity. */
@@ -314,15 +358,22 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		if (!this.connected) return;
 		this.connected = false;
 		clearInterval(this.checkTimer);
+		clearTimeout(this.depositTimer);
+		this.depositTimer = undefined;
 		for (const room of [this.current, ...this.handover]) if (room) this.closeRoom(room);
 		this.current = undefined;
 		this.handover = [];
 		this.changed();
 	}
 
+	/** Leaves what this device owes in the mailbox (when it can), then closes. */
 	async close(): Promise<void> {
+		clearTimeout(this.depositTimer);
+		this.depositTimer = undefined;
+		if (this.connected && !this.wiped) await this.depositOwed();
 		this.disconnect();
 		await this.engine.close();
+		await this.outbox.flushed();
 	}
 
 	/** Deletes every key and message this device holds; the screens then show why. */
@@ -450,8 +501,9 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	get connection(): ConnectionState {
 		return {
 			network: this.current?.transport.status ?? 'offline',
-			peers: this.engine.peers.length,
-			syncedPeers: this.syncedPeers.size
+			// Two tabs of one device are one device.
+			peers: new Set(this.engine.peers.map((peer) => peer.device)).size,
+			syncedPeers: new Set(this.syncedPeers.values()).size
 		};
 	}
 

@@ -1,10 +1,21 @@
 /**
- * One epoch room's blind mailbox, as a device uses it: what this device's changes leave there while
- * no other device of the account is connected, and what it does with what others left
- * (../protocol/mailbox-entry.ts). What waits to be deposited is kept by ./outbox.ts.
+ * One epoch room's blind mailbox, as a device uses it: deposits, and what it does with what other
+ * devices left there (../protocol/mailbox-entry.ts). What waits to be deposited is kept by
+ * ./outbox.ts. Entries are applied a few at a time, yielding in between, so a long mailbox never
+ * freezes the screen; an update too large for one entry arrives in parts, joined once all are here.
  */
 import type { EpochKeys } from '../identity/epochs';
-import { INTRODUCTION_ENTRY_ID, openMailboxEntry, sealMailboxEntry } from '../protocol/mailbox-entry';
+import {
+	INTRODUCTION_ENTRY_ID,
+	joinMailboxParts,
+	MAX_PENDING_GROUPS,
+	openMailboxEntry,
+	sealMailboxEntries,
+	sealMailboxEntry,
+	type MailboxContent,
+	type MailboxPart
+} from '../protocol/mailbox-entry';
+import { MAX_MAILBOX_ITEM_BYTES } from '../transport/signaling-protocol';
 import type { MailboxEntry, Transport } from '../transport/types';
 import { newId } from '../chats/chats';
 
@@ -14,10 +25,16 @@ export interface MailboxHandlers {
 	introduction(introduction: Uint8Array): void;
 }
 
+/** Entries handled before yielding to the rest of the page. */
+const ENTRIES_PER_SLICE = 20;
+
 export class RoomMailbox {
 	/** Entries that could not be opened or applied. */
 	rejected = 0;
+	/** Parts of updates still incomplete, by group; their entry ids are taken once the group is applied. */
+	private readonly groups = new Map<string, { parts: MailboxPart[]; ids: string[] }>();
 	private readonly stop: () => void;
+	private receiving: Promise<void> = Promise.resolve();
 
 	constructor(
 		private readonly transport: Transport,
@@ -30,7 +47,9 @@ export class RoomMailbox {
 		 */
 		private readonly takes = true
 	) {
-		this.stop = transport.on('mailbox', (entries) => void this.receive(entries));
+		this.stop = transport.on('mailbox', (entries) => {
+			this.receiving = this.receiving.then(() => this.receive(entries));
+		});
 	}
 
 	close(): void {
@@ -41,12 +60,12 @@ export class RoomMailbox {
 		return !!this.transport.mailbox && this.transport.status === 'online';
 	}
 
-	/** Deposits one merged update per topic; false (nothing sent) while the room cannot be reached. */
-	depositUpdates(updates: Map<string, Uint8Array>): boolean {
+	/** Deposits one document's update, in parts when it is large; false (nothing sent) while the room cannot be reached. */
+	depositUpdate(topic: string, update: Uint8Array): boolean {
 		const mailbox = this.transport.mailbox;
 		if (!mailbox || !this.online) return false;
-		for (const [topic, update] of updates) {
-			mailbox.deposit({ id: newId(), data: sealMailboxEntry(this.keys.mailboxKey, this.keys.room, { kind: 'update', topic, update }) });
+		for (const data of sealMailboxEntries(this.keys.mailboxKey, this.keys.room, { kind: 'update', topic, update }, MAX_MAILBOX_ITEM_BYTES)) {
+			mailbox.deposit({ id: newId(), data });
 		}
 		return true;
 	}
@@ -54,30 +73,70 @@ export class RoomMailbox {
 	/** Replaces the room's introduction entry with `introduction`. */
 	depositIntroduction(introduction: Uint8Array): void {
 		const mailbox = this.transport.mailbox;
-		if (!mailbox || this.transport.status !== 'online') return;
+		if (!mailbox || !this.online) return;
 		mailbox.deposit({ id: INTRODUCTION_ENTRY_ID, data: sealMailboxEntry(this.keys.mailboxKey, this.keys.room, { kind: 'introduction', introduction }) });
+	}
+
+	/** Resolves once every mailbox page received so far was handled. */
+	settled(): Promise<void> {
+		return this.receiving;
 	}
 
 	private async receive(entries: MailboxEntry[]): Promise<void> {
 		const taken: string[] = [];
-		for (const entry of entries) {
-			let applied = false;
+		for (const [index, entry] of entries.entries()) {
+			if (index > 0 && index % ENTRIES_PER_SLICE === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+			let opened: MailboxContent | MailboxPart | undefined;
 			try {
-				const content = openMailboxEntry(this.keys.mailboxKey, this.keys.room, entry.data);
-				if (content.kind === 'introduction') {
-					this.handlers.introduction(content.introduction);
-					applied = true;
-				} else {
-					applied = await this.handlers.update(content.topic, content.update);
-				}
+				opened = openMailboxEntry(this.keys.mailboxKey, this.keys.room, entry.data);
 			} catch {
-				// Sealed under another key, tampered with or malformed: applied stays false.
+				// Sealed under another key, tampered with or malformed: it never will apply.
+				this.rejected++;
+				taken.push(entry.id);
+				continue;
 			}
-			if (!applied) this.rejected++;
-			// The introduction stays for the devices still away; anything else that cannot be
-			// applied now never will be, so it is taken all the same.
+			if (opened.kind === 'part') {
+				taken.push(...(await this.receivePart(opened, entry.id)));
+				continue;
+			}
+			if (!(await this.apply(opened))) this.rejected++;
+			// The introduction stays for the devices still away.
 			if (entry.id !== INTRODUCTION_ENTRY_ID) taken.push(entry.id);
 		}
 		if (this.takes) this.transport.mailbox?.take(taken);
+	}
+
+	/** Keeps a part until its group is complete; returns the ids to take once it was applied. */
+	private async receivePart(part: MailboxPart, id: string): Promise<string[]> {
+		let group = this.groups.get(part.group);
+		if (!group) {
+			if (this.groups.size >= MAX_PENDING_GROUPS) {
+				this.rejected++;
+				return [];
+			}
+			this.groups.set(part.group, (group = { parts: [], ids: [] }));
+		}
+		if (group.parts.some((known) => known.index === part.index)) return [id];
+		group.parts.push(part);
+		group.ids.push(id);
+		if (group.parts.length < part.count) return [];
+		this.groups.delete(part.group);
+		let content: MailboxContent;
+		try {
+			content = joinMailboxParts(group.parts);
+		} catch {
+			this.rejected++;
+			return group.ids;
+		}
+		if (!(await this.apply(content))) this.rejected++;
+		return group.ids;
+	}
+
+	private async apply(content: MailboxContent): Promise<boolean> {
+		if (content.kind === 'introduction') {
+			this.handlers.introduction(content.introduction);
+			return true;
+		}
+		return this.handlers.update(content.topic, content.update);
 	}
 }

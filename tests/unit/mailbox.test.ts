@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+	joinMailboxParts,
+	MailboxEntryError,
+	MAX_PARTS,
+	openMailboxEntry,
+	sealMailboxEntries,
+	type MailboxPart
+} from '../../src/lib/protocol/mailbox-entry';
+import { Session, type Platform } from '../../src/lib/session';
+import { MAX_MAILBOX_ITEM_BYTES } from '../../src/lib/transport/signaling-protocol';
+import type { MemoryKeyValueStore } from '../../src/lib/storage/memory';
+import { MemoryNetwork } from '../../src/lib/transport/memory';
+import { linkedAccount, texts, until } from '../helpers/devices';
+
+const open = new Set<Session>();
+afterEach(async () => {
+	await Promise.all([...open].map((session) => session.close()));
+	open.clear();
+});
+
+/** A device's storage survives its app being closed; reopening restores the session from it. */
+async function reopen(platform: Platform): Promise<Session> {
+	const session = (await Session.restore(platform))!;
+	open.add(session);
+	session.connect();
+	return session;
+}
+
+async function closeApp(session: Session): Promise<void> {
+	open.delete(session);
+	await session.close();
+}
+
+/** Linked devices whose platforms (storage) are kept, all closed: each can be reopened alone. */
+async function closedAccount(network: MemoryNetwork, companions: number): Promise<Platform[]> {
+	const sessions = await linkedAccount(network, companions);
+	const platforms = sessions.map((session) => session['platform'] as Platform);
+	for (const session of sessions) await session.close();
+	return platforms;
+}
+
+describe('every change reaches every device, whichever are online together', () => {
+	it('a hundred long messages written alone arrive whole, though they are larger than one mailbox item', async () => {
+		const network = new MemoryNetwork();
+		const [primaryPlatform, phonePlatform] = await closedAccount(network, 1);
+		const primary = await reopen(primaryPlatform!);
+		for (let i = 0; i < 100; i++) await primary.chats.send('self', `${String(i).padStart(3, '0')} ${'x'.repeat(296)}`);
+		await closeApp(primary);
+		const phone = await reopen(phonePlatform!);
+		await until([phone], () => texts(phone).length === 100);
+		expect(texts(phone).map((text) => text.slice(0, 3)).sort()).toEqual(Array.from({ length: 100 }, (_, i) => String(i).padStart(3, '0')));
+		expect(texts(phone).every((text) => text.length === 300)).toBe(true);
+	});
+
+	it('three devices never online together: the last one still gets what the first wrote', async () => {
+		const network = new MemoryNetwork();
+		const [p, a, b] = await closedAccount(network, 2);
+		const primary = await reopen(p!);
+		await primary.chats.send('self', 'm1 from the primary');
+		await closeApp(primary);
+		const phone = await reopen(a!);
+		await until([phone], () => texts(phone).includes('m1 from the primary'));
+		await phone.chats.send('self', 'm2 from the phone');
+		await closeApp(phone);
+		const tablet = await reopen(b!);
+		await until([tablet], () => texts(tablet).length === 2);
+		expect(texts(tablet)).toEqual(['m1 from the primary', 'm2 from the phone']);
+	});
+
+	it('five devices, each opened alone in turn, twice: every device ends with every message in the same order', async () => {
+		const network = new MemoryNetwork();
+		const platforms = await closedAccount(network, 4);
+		const written: string[] = [];
+		for (const [index, platform] of platforms.entries()) {
+			const device = await reopen(platform);
+			await until([device], () => texts(device).length === written.length);
+			const text = `message from device ${index + 1}`;
+			await device.chats.send('self', text);
+			written.push(text);
+			await closeApp(device);
+		}
+		for (const platform of platforms) {
+			const device = await reopen(platform);
+			await until([device], () => texts(device).length === written.length);
+			expect(texts(device)).toEqual(written);
+			await closeApp(device);
+		}
+	});
+
+	it('a device closed before it could deposit delivers after it reopens', async () => {
+		const network = new MemoryNetwork();
+		const [p, a] = await closedAccount(network, 1);
+		// Written while the app never reached the server, then closed.
+		const offline = (await Session.restore(p!))!;
+		await offline.chats.send('self', 'written offline');
+		await offline.close();
+		const primary = await reopen(p!);
+		await closeApp(primary);
+		const phone = await reopen(a!);
+		await until([phone], () => texts(phone).includes('written offline'));
+	});
+
+	it('keeps what a device owes in its storage, not in memory', async () => {
+		const network = new MemoryNetwork();
+		const [p] = await closedAccount(network, 1);
+		const records = p!.records as MemoryKeyValueStore;
+		const offline = (await Session.restore(p!))!;
+		await offline.chats.send('self', 'not yet delivered');
+		await offline.close();
+		const owed = await records.get<Record<string, string>>('outbox');
+		expect(Object.keys(owed ?? {}).sort()).toEqual(expect.arrayContaining(['account']));
+		expect(Object.keys(owed ?? {}).some((topic) => topic.startsWith('chat/self/'))).toBe(true);
+	});
+});
+
+describe('mailbox entries in parts', () => {
+	const key = new Uint8Array(32).fill(7);
+	const room = 'r'.repeat(32);
+	const update = new Uint8Array(100_000).map((_, i) => i % 251);
+
+	it('an update too large for one entry is cut into parts that join again in any order', () => {
+		const sealed = sealMailboxEntries(key, room, { kind: 'update', topic: 'chat/self/2026-11', update }, MAX_MAILBOX_ITEM_BYTES);
+		expect(sealed.length).toBe(4);
+		expect(sealed.every((entry) => entry.length <= MAX_MAILBOX_ITEM_BYTES)).toBe(true);
+		const parts = sealed.map((entry) => openMailboxEntry(key, room, entry)).reverse() as MailboxPart[];
+		const joined = joinMailboxParts(parts);
+		expect(joined.kind === 'update' && joined.topic).toBe('chat/self/2026-11');
+		expect(joined.kind === 'update' && Buffer.compare(joined.update, update)).toBe(0);
+		expect(sealMailboxEntries(key, room, { kind: 'update', topic: 't', update: update.subarray(0, 100) }, MAX_MAILBOX_ITEM_BYTES)).toHaveLength(1);
+	});
+
+	it('refuses a group with a part missing, a part twice, or parts of two groups', () => {
+		const cut = () =>
+			sealMailboxEntries(key, room, { kind: 'update', topic: 't', update }, MAX_MAILBOX_ITEM_BYTES).map((entry) => openMailboxEntry(key, room, entry) as MailboxPart);
+		const [first, second] = [cut(), cut()];
+		expect(() => joinMailboxParts(first.slice(1))).toThrow(MailboxEntryError);
+		expect(() => joinMailboxParts([first[0]!, first[0]!, first[2]!, first[3]!])).toThrow(MailboxEntryError);
+		expect(() => joinMailboxParts([first[0]!, second[1]!, first[2]!, first[3]!])).toThrow(MailboxEntryError);
+	});
+
+	it('refuses content that would need more parts than a reader keeps', () => {
+		const huge = new Uint8Array(MAX_MAILBOX_ITEM_BYTES * (MAX_PARTS + 1));
+		expect(() => sealMailboxEntries(key, room, { kind: 'update', topic: 't', update: huge }, MAX_MAILBOX_ITEM_BYTES)).toThrow(MailboxEntryError);
+	});
+});
