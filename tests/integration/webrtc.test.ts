@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from '../../src/lib/session';
 import { IndexedDbDocumentStore, IndexedDbKeyValueStore } from '../../src/lib/storage/indexeddb';
 import { MAX_CHUNK_BYTES, splitMessage } from '../../src/lib/transport/framing';
-import { WebRtcTransport } from '../../src/lib/transport/webrtc';
+import { WebRtcTransport, type PeerFactory } from '../../src/lib/transport/webrtc';
 import { silentLogger } from '../../signaling/log';
 import { startSignalingServer, type SignalingServer } from '../../signaling/server';
 import { linkThroughHandshake, texts, until } from '../helpers/devices';
@@ -57,6 +57,52 @@ describe('over real WebRTC and the real signaling server', () => {
 		// Compared as a Buffer: a deep equality over three million elements would take seconds.
 		expect(Buffer.compare(Buffer.from(received[1]!), Buffer.from(big))).toBe(0);
 		expect(received[2]).toEqual(new Uint8Array([3]));
+	});
+
+	/** Two transports in a fresh room; `right` joins second, so it opens the channel. */
+	function pair(rightPeer: PeerFactory, leftPeer: PeerFactory = nodePeer, rightTimeoutMs?: number) {
+		const a = nodeSignaling(server.url);
+		const b = nodeSignaling(server.url);
+		const room = `retry${Math.random().toString(36).slice(2)}`.padEnd(32, 'x');
+		const left = new WebRtcTransport(room, a, leftPeer);
+		const right = new WebRtcTransport(room, b, rightPeer, rightTimeoutMs);
+		cleanup.push(() => left.close(), () => right.close(), () => a.close(), () => b.close());
+		return { left, right };
+	}
+
+	async function exchange(left: WebRtcTransport, right: WebRtcTransport): Promise<void> {
+		const connected = new Promise<string>((resolve) => left.on('peer-connected', resolve));
+		const heard = new Promise<Uint8Array>((resolve) => right.on('message', ({ data }) => resolve(data)));
+		left.connect();
+		right.connect();
+		const peer = await connected;
+		left.send(peer, new Uint8Array([42]));
+		expect(await heard).toEqual(new Uint8Array([42]));
+	}
+
+	it('tries a connection that failed again until it opens', async () => {
+		let created = 0;
+		const failingOnce: PeerFactory = (options) => {
+			const peer = nodePeer(options);
+			if (++created === 1) setTimeout(() => peer.destroy(new Error('lost on the way')), 0);
+			return peer;
+		};
+		const { left, right } = pair(failingOnce);
+		await exchange(left, right);
+		expect(created).toBeGreaterThan(1);
+	});
+
+	it('tries again when the other page was too busy to answer the first attempt', async () => {
+		let created = 0;
+		// The first channel the busy side makes never takes in what it is sent, as a frozen page.
+		const busyOnce: PeerFactory = (options) => {
+			const peer = nodePeer(options);
+			if (++created === 1) peer.signal = () => undefined;
+			return peer;
+		};
+		const { left, right } = pair(nodePeer, busyOnce, 1_000);
+		await exchange(left, right);
+		expect(created).toBe(2);
 	});
 
 	it('links two devices, syncs history both ways, and keeps companions talking without the primary', async () => {

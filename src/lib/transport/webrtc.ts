@@ -7,6 +7,10 @@
  * WebRTC's own consent check takes half a minute to notice; so each channel is pinged, and a peer
  * silent for LIVENESS_TIMEOUT_MS is dropped. When the signaling server reports that a peer left,
  * it is probed at once.
+ *
+ * A connection that fails or does not open within CONNECT_TIMEOUT_MS (a busy page, a lost
+ * candidate, a network change) is tried again, with exponential backoff, for as long as the peer is
+ * in the room: by the side that started it, so two sides never offer to each other at once.
  */
 import type SimplePeer from 'simple-peer';
 import { Emitter } from '../util/emitter';
@@ -21,6 +25,9 @@ export type PeerFactory = (options: SimplePeer.Options) => SimplePeer.Instance;
 export const PING_INTERVAL_MS = 3_000;
 export const LIVENESS_TIMEOUT_MS = 10_000;
 const PROBE_TIMEOUT_MS = 2_500;
+export const CONNECT_TIMEOUT_MS = 20_000;
+const MIN_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 30_000;
 
 interface Link {
 	peer: SimplePeer.Instance;
@@ -30,6 +37,7 @@ interface Link {
 	queue: Uint8Array[];
 	writing: boolean;
 	lastHeard: number;
+	openedAt: number;
 }
 
 export class WebRtcTransport extends Emitter<TransportEvents> implements Transport {
@@ -38,13 +46,19 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 	private readonly unsubscribe: (() => void)[] = [];
 	private afterReset = false;
 	private heartbeat?: ReturnType<typeof setInterval>;
+	/** Who the server says is in the room: the peers worth trying again. */
+	private readonly members = new Set<PeerId>();
+	/** Failed attempts in a row, and the pending retry, per peer this side connects to. */
+	private readonly retries = new Map<PeerId, { attempts: number; timer?: ReturnType<typeof setTimeout> }>();
+	private closed = false;
 	/** Chunks that did not form a valid message; dropped. */
 	rejectedChunks = 0;
 
 	constructor(
 		private readonly room: string,
 		private readonly signaling: SignalingClient,
-		private readonly createPeer: PeerFactory
+		private readonly createPeer: PeerFactory,
+		private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS
 	) {
 		super();
 	}
@@ -71,12 +85,24 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 			this.signaling.on('joined', ({ room, peers }) => {
 				if (room !== this.room) return;
 				// Peer ids from before the server went away are void; rebuild every channel under new ones.
-				if (this.afterReset) for (const peer of [...this.links.keys()]) this.drop(peer);
+				if (this.afterReset) {
+					for (const peer of [...this.links.keys()]) this.drop(peer);
+					this.members.clear();
+					this.cancelRetries();
+				}
 				this.afterReset = false;
-				for (const peer of peers) if (!this.links.has(peer)) this.open(peer, true);
+				for (const peer of peers) {
+					this.members.add(peer);
+					if (!this.links.has(peer)) this.open(peer, true);
+				}
+			}),
+			this.signaling.on('peer-joined', ({ room, peer }) => {
+				if (room === this.room) this.members.add(peer);
 			}),
 			this.signaling.on('peer-left', ({ room, peer }) => {
 				if (room !== this.room) return;
+				this.members.delete(peer);
+				this.cancelRetry(peer);
 				const link = this.links.get(peer);
 				if (!link?.connected) return this.drop(peer);
 				// A live data channel may outlive the socket that introduced it: ask before dropping.
@@ -88,6 +114,9 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 			}),
 			this.signaling.on('signal', ({ room, from, data }) => {
 				if (room !== this.room) return;
+				// A new offer for a channel that never opened: the other side started again.
+				const stale = this.links.get(from);
+				if (stale && !stale.initiator && !stale.connected && data.type === 'offer') this.drop(from);
 				const link = this.links.get(from) ?? this.open(from, false);
 				try {
 					link.peer.signal(data as unknown as SimplePeer.SignalData);
@@ -103,7 +132,11 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 	private checkLiveness(): void {
 		const now = Date.now();
 		for (const [peer, link] of this.links) {
-			if (!link.connected) continue;
+			if (!link.connected) {
+				// Never opened: a lost candidate or a page too busy to answer in time.
+				if (now - link.openedAt > this.connectTimeoutMs) this.drop(peer);
+				continue;
+			}
 			if (now - link.lastHeard > LIVENESS_TIMEOUT_MS) this.drop(peer);
 			else this.write(link, PING);
 		}
@@ -125,6 +158,8 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 	}
 
 	close(): void {
+		this.closed = true;
+		this.cancelRetries();
 		clearInterval(this.heartbeat);
 		for (const stop of this.unsubscribe.splice(0)) stop();
 		this.signaling.leave(this.room);
@@ -133,7 +168,8 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 
 	private open(peerId: PeerId, initiator: boolean): Link {
 		const peer = this.createPeer({ initiator, trickle: true, config: { iceServers: this.signaling.iceServers } });
-		const link: Link = { peer, initiator, connected: false, reassembler: new Reassembler(), queue: [], writing: false, lastHeard: Date.now() };
+		const now = Date.now();
+		const link: Link = { peer, initiator, connected: false, reassembler: new Reassembler(), queue: [], writing: false, lastHeard: now, openedAt: now };
 		this.links.set(peerId, link);
 		peer.on('signal', (data: unknown) => this.signaling.signal(this.room, peerId, data as SignalData));
 		// simple-peer can hand over data before it reports 'connect' (it waits for stats first).
@@ -141,6 +177,7 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 			if (this.links.get(peerId) !== link || link.connected) return;
 			link.connected = true;
 			link.lastHeard = Date.now();
+			this.retries.delete(peerId);
 			this.peers.add(peerId);
 			this.emit('peer-connected', peerId);
 		};
@@ -201,5 +238,28 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 		link.queue = [];
 		link.peer.destroy();
 		if (this.peers.delete(peerId)) this.emit('peer-disconnected', peerId);
+		if (link.initiator) this.retryLater(peerId);
+	}
+
+	/** Opens the connection to a peer still in the room again, later each time it fails. */
+	private retryLater(peerId: PeerId): void {
+		if (this.closed || !this.members.has(peerId)) return;
+		const retry = this.retries.get(peerId) ?? { attempts: 0 };
+		clearTimeout(retry.timer);
+		const ceiling = Math.min(MAX_RETRY_MS, MIN_RETRY_MS * 2 ** retry.attempts++);
+		retry.timer = setTimeout(() => {
+			retry.timer = undefined;
+			if (!this.closed && this.members.has(peerId) && !this.links.has(peerId)) this.open(peerId, true);
+		}, ceiling / 2 + Math.random() * (ceiling / 2));
+		this.retries.set(peerId, retry);
+	}
+
+	private cancelRetry(peerId: PeerId): void {
+		clearTimeout(this.retries.get(peerId)?.timer);
+		this.retries.delete(peerId);
+	}
+
+	private cancelRetries(): void {
+		for (const peer of [...this.retries.keys()]) this.cancelRetry(peer);
 	}
 }
