@@ -108,6 +108,8 @@ export function configFromEnv(env: Env = process.env): ServerConfig {
 		trustProxy: flag(env, 'TRUST_PROXY'),
 		mailbox: {
 			maxRoomBytes: positiveInteger(env, 'MAILBOX_ROOM_BYTES', DEFAULT_MAILBOX_LIMITS.maxRoomBytes),
+			maxRoomItems: positiveInteger(env, 'MAILBOX_ROOM_ITEMS', DEFAULT_MAILBOX_LIMITS.maxRoomItems),
+			maxTotalBytes: positiveInteger(env, 'MAILBOX_TOTAL_BYTES', DEFAULT_MAILBOX_LIMITS.maxTotalBytes),
 			ttlMs: positiveInteger(env, 'MAILBOX_DAYS', DEFAULT_MAILBOX_LIMITS.ttlMs / 86_400_000) * 86_400_000
 		},
 		limits: {

@@ -5,16 +5,14 @@
  */
 import {
 	CLOSE_CODES,
+	mailboxPages,
 	parseClientFrame,
 	SignalingFrameError,
 	type ClientFrame,
 	type ServerFrame
 } from '../src/lib/transport/signaling-protocol';
 import type { Directory } from './directory';
-import type { MailboxStore } from './mailbox';
-
-/** Mailbox items are handed out in frames of at most this much data. */
-const MAILBOX_PAGE_BYTES = 128 * 1024;
+import type { DepositOutcome, MailboxStore, MailboxUsage } from './mailbox';
 
 export interface Connection {
 	readonly id: string;
@@ -35,12 +33,21 @@ export type RejectReason =
 	| 'not-in-room'
 	| 'too-many-connections'
 	| 'idle'
-	| 'mailbox-full';
+	| 'mailbox-room-bytes'
+	| 'mailbox-room-items'
+	| 'mailbox-total';
+
+/** A refused deposit: how it is counted in /metrics, and what its `mailbox-full` error frame says. */
+const MAILBOX_REFUSALS: Record<Exclude<DepositOutcome, 'stored'>, { reason: RejectReason; message: string }> = {
+	'room-bytes': { reason: 'mailbox-room-bytes', message: 'this room’s mailbox is full' },
+	'room-items': { reason: 'mailbox-room-items', message: 'this room’s mailbox holds as many items as it may' },
+	'total-bytes': { reason: 'mailbox-total', message: 'the server’s mailboxes are full' }
+};
 
 export class Rooms {
 	framesForwarded = 0;
 	/** Last known size of the mailbox, for metrics that must be read without waiting. */
-	mailboxBytes = 0;
+	mailboxUsage: MailboxUsage = { bytes: 0, items: 0 };
 	readonly rejected = new Map<RejectReason, number>();
 
 	constructor(
@@ -109,15 +116,17 @@ export class Rooms {
 			await this.leave(from, frame.room);
 		} else if (frame.type === 'deposit') {
 			if (!member) return this.notInRoom(from);
-			if (!(await this.mailbox.deposit(frame.room, { id: frame.id, data: frame.data }))) {
-				this.countRejected('mailbox-full');
-				from.send({ type: 'error', code: 'mailbox-full', message: 'this room’s mailbox is full' });
+			const outcome = await this.mailbox.deposit(frame.room, { id: frame.id, data: frame.data });
+			if (outcome !== 'stored') {
+				const { reason, message } = MAILBOX_REFUSALS[outcome];
+				this.countRejected(reason);
+				from.send({ type: 'error', code: 'mailbox-full', message });
 			}
-			this.mailboxBytes = await this.mailbox.totalBytes();
+			this.mailboxUsage = await this.mailbox.usage();
 		} else if (frame.type === 'take') {
 			if (!member) return this.notInRoom(from);
 			await this.mailbox.take(frame.room, frame.ids);
-			this.mailboxBytes = await this.mailbox.totalBytes();
+			this.mailboxUsage = await this.mailbox.usage();
 		} else {
 			const delivered =
 				member &&
@@ -133,19 +142,9 @@ export class Rooms {
 		from.send({ type: 'error', code: 'not-in-room', message: 'no such peer in this room' });
 	}
 
+	/** The room's items, in pages that every client parses (MAILBOX_PAGE_BYTES). */
 	private async handOutMailbox(to: Connection, room: string): Promise<void> {
-		let page: { id: string; data: string }[] = [];
-		let pageBytes = 0;
-		for (const item of await this.mailbox.list(room)) {
-			if (pageBytes + item.data.length > MAILBOX_PAGE_BYTES && page.length > 0) {
-				to.send({ type: 'mailbox', room, items: page });
-				page = [];
-				pageBytes = 0;
-			}
-			page.push(item);
-			pageBytes += item.data.length;
-		}
-		if (page.length > 0) to.send({ type: 'mailbox', room, items: page });
+		for (const page of mailboxPages(room, await this.mailbox.list(room))) to.send(page);
 	}
 
 	private async leave(connection: Connection, room: string): Promise<void> {

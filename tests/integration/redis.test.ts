@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../signaling/log';
+import { mailboxItemCost, type MailboxLimits } from '../../signaling/mailbox';
 import { RedisDirectory } from '../../signaling/redis-directory';
 import { RedisMailbox } from '../../signaling/redis-mailbox';
-import type { ServerFrame } from '../../src/lib/transport/signaling-protocol';
+import type { MailboxItem, ServerFrame } from '../../src/lib/transport/signaling-protocol';
 import { Session } from '../../src/lib/session';
 import { linkThroughHandshake, texts, until } from '../helpers/devices';
 import { startSignalingServer, type SignalingServer } from '../../signaling/server';
@@ -26,9 +27,9 @@ afterAll(async () => {
 });
 
 /** A server process sharing the room directory and the mailbox in Redis. */
-async function instance(port = 0): Promise<SignalingServer & { stop(): Promise<void> }> {
+async function instance(port = 0, limits: Partial<MailboxLimits> = {}): Promise<SignalingServer & { stop(): Promise<void> }> {
 	const directory = await RedisDirectory.connect(redis.url);
-	const mailbox = await RedisMailbox.connect(redis.url);
+	const mailbox = await RedisMailbox.connect(redis.url, limits);
 	const server = await startSignalingServer({ port, host: '127.0.0.1', log: silentLogger, directory, mailbox });
 	let stopped = false;
 	const stop = async () => {
@@ -110,6 +111,7 @@ describe('several server processes on one Redis', () => {
 		await until([primary], () => primary.connection.network === 'online');
 		await primary.chats.send('self', 'written with nobody else online');
 		await until([primary], () => /^samen_mailbox_bytes [1-9]/m.test(first.metrics()));
+		expect(first.metrics()).toMatch(/^samen_mailbox_items [1-9]/m);
 		await primary.close();
 		primaryPlatform.signaling.close();
 
@@ -123,9 +125,10 @@ describe('several server processes on one Redis', () => {
 
 describe('the Redis stores of several processes', () => {
 	const OTHER_ROOM = 'o'.repeat(32);
+	const item = (id: string, chars: number): MailboxItem => ({ id, data: 'A'.repeat(chars) });
 
-	async function mailbox(clock: () => number = Date.now, maxRoomBytes = 1000) {
-		const store = await RedisMailbox.connect(redis.url, { maxRoomBytes, ttlMs: 60_000 }, clock);
+	async function mailbox(clock: () => number = Date.now, limits: Partial<MailboxLimits> = {}) {
+		const store = await RedisMailbox.connect(redis.url, { maxRoomBytes: 1000, ttlMs: 60_000, ...limits }, clock);
 		cleanup.push(() => store.close());
 		return store;
 	}
@@ -141,28 +144,118 @@ describe('the Redis stores of several processes', () => {
 		const admin = await emptyRedis();
 		const time = { now: Date.UTC(2026, 0, 1) };
 		const store = await mailbox(() => time.now);
-		await store.deposit(ROOM, { id: 'item-0001', data: 'A'.repeat(30) });
+		const [a, b] = [item('item-0001', 30), item('item-0001', 40)];
+		await store.deposit(ROOM, a);
 		time.now += 30_000;
-		await store.deposit(OTHER_ROOM, { id: 'item-0001', data: 'B'.repeat(40) });
-		expect(await store.totalBytes()).toBe(70);
+		await store.deposit(OTHER_ROOM, b);
+		expect(await store.usage()).toEqual({ bytes: mailboxItemCost(a) + mailboxItemCost(b), items: 2 });
 		time.now += 30_001;
-		expect(await store.totalBytes()).toBe(40);
+		expect(await store.usage()).toEqual({ bytes: mailboxItemCost(b), items: 1 });
 		time.now += 30_000;
-		expect(await store.totalBytes()).toBe(0);
-		expect((await admin.keys('samen:mailbox*')).filter((key) => key !== 'samen:mailbox:bytes')).toEqual([]);
+		expect(await store.usage()).toEqual({ bytes: 0, items: 0 });
+		const counters = ['samen:mailbox:bytes', 'samen:mailbox:count', 'samen:mailbox:layout'];
+		expect((await admin.keys('samen:mailbox*')).filter((key) => !counters.includes(key))).toEqual([]);
 	});
 
-	it('keeps the mailbox bound and byte count exact when two processes deposit and take at once', async () => {
+	it('keeps the mailbox bounds and counts exact when two processes deposit and take at once', async () => {
 		await emptyRedis();
-		const [one, two] = [await mailbox(), await mailbox()];
-		const item = (n: number) => ({ id: `item-${String(n).padStart(4, '0')}`, data: 'A'.repeat(60) });
-		const accepted = await Promise.all(Array.from({ length: 20 }, (_, n) => (n % 2 ? one : two).deposit(ROOM, item(n))));
-		expect(accepted.filter(Boolean)).toHaveLength(16);
-		expect(await one.totalBytes()).toBe(960);
+		const item60 = (n: number) => item(`item-${String(n).padStart(4, '0')}`, 60);
+		const maxRoomBytes = 16 * mailboxItemCost(item60(0));
+		const [one, two] = [await mailbox(Date.now, { maxRoomBytes }), await mailbox(Date.now, { maxRoomBytes })];
+		const outcomes = await Promise.all(Array.from({ length: 20 }, (_, n) => (n % 2 ? one : two).deposit(ROOM, item60(n))));
+		expect(outcomes.filter((outcome) => outcome === 'stored')).toHaveLength(16);
+		expect(outcomes.filter((outcome) => outcome === 'room-bytes')).toHaveLength(4);
+		expect(await one.usage()).toEqual({ bytes: maxRoomBytes, items: 16 });
 		const ids = (await one.list(ROOM)).map((stored) => stored.id);
 		await Promise.all([one.take(ROOM, ids), two.take(ROOM, [...ids, ...ids])]);
-		expect(await two.totalBytes()).toBe(0);
-		expect(await one.deposit(ROOM, { id: 'item-full', data: 'A'.repeat(1000) })).toBe(true);
+		expect(await two.usage()).toEqual({ bytes: 0, items: 0 });
+		const whole = item('item-full', 0);
+		expect(await one.deposit(ROOM, item('item-full', maxRoomBytes - mailboxItemCost(whole)))).toBe('stored');
+	});
+
+	it('holds every process to one total bound, and counts its refusals where they happen', async () => {
+		await emptyRedis();
+		const cost = mailboxItemCost(item('item-0001', 60));
+		const [one, two] = [await instance(0, { maxTotalBytes: 2 * cost }), await instance(0, { maxTotalBytes: 2 * cost })];
+		const a = await rawClient(one.url);
+		const b = await rawClient(two.url);
+		for (const client of [a, b]) {
+			client.send({ type: 'join', room: ROOM });
+			await client.next('joined');
+		}
+		a.send({ type: 'deposit', room: ROOM, ...item('item-0001', 60) });
+		b.send({ type: 'deposit', room: ROOM, ...item('item-0002', 60) });
+		b.send({ type: 'join', room: OTHER_ROOM });
+		await b.next('joined');
+		a.send({ type: 'join', room: OTHER_ROOM });
+		await a.next('joined');
+		// At the total: one more deposit through either process, in any room, is refused.
+		a.send({ type: 'deposit', room: OTHER_ROOM, ...item('item-0003', 54) });
+		expect(await a.next('error')).toEqual({ type: 'error', code: 'mailbox-full', message: 'the server’s mailboxes are full' });
+		expect(one.metrics()).toMatch(/^samen_frames_rejected_total\{reason="mailbox-total"\} 1$/m);
+		expect(two.metrics()).not.toMatch(/mailbox-total/);
+		expect(one.metrics()).toMatch(new RegExp(`^samen_mailbox_bytes ${2 * cost}$`, 'm'));
+		expect(one.metrics()).toMatch(/^samen_mailbox_items 2$/m);
+		b.send({ type: 'take', room: ROOM, ids: ['item-0001'] });
+		b.send({ type: 'deposit', room: OTHER_ROOM, ...item('item-0003', 60) });
+		b.send({ type: 'join', room: 'x'.repeat(32) });
+		await b.next('joined');
+		expect(b.frames.filter((frame) => frame.type === 'error')).toEqual([]);
+		expect(a.ws.readyState).toBe(a.ws.OPEN);
+		for (const client of [a, b]) client.ws.close();
+	});
+
+	it('recounts, once, a Redis whose counts an earlier server wrote (data bytes only, no items)', async () => {
+		const admin = await emptyRedis();
+		const at = Date.now();
+		// The earlier layout: items, the expiry index, and byte counts of data only.
+		await admin.hset(`samen:mailbox:items:${ROOM}`, 'item-0001', JSON.stringify({ data: 'A'.repeat(60), at }));
+		await admin.hset(`samen:mailbox:items:${ROOM}`, 'item-0002', JSON.stringify({ data: 'A'.repeat(40), at }));
+		await admin.hset(`samen:mailbox:items:${OTHER_ROOM}`, 'item-0001', JSON.stringify({ data: 'A'.repeat(54), at }));
+		await admin.zadd('samen:mailbox:expiry', at, `${ROOM} item-0001`, at, `${ROOM} item-0002`, at, `${OTHER_ROOM} item-0001`);
+		await admin.hset('samen:mailbox:room-bytes', ROOM, 100, OTHER_ROOM, 54);
+		await admin.set('samen:mailbox:bytes', 154);
+		const costs = [60, 40, 54].map((chars) => mailboxItemCost(item('item-0001', chars)));
+		const roomBytes = costs[0]! + costs[1]!;
+		const store = await mailbox(Date.now, { maxRoomBytes: roomBytes + 200, maxRoomItems: 2 });
+		expect(await store.usage()).toEqual({ bytes: roomBytes + costs[2]!, items: 3 });
+		expect(await admin.hgetall('samen:mailbox:room-items')).toEqual({ [ROOM]: '2', [OTHER_ROOM]: '1' });
+		expect(await admin.hgetall('samen:mailbox:room-bytes')).toEqual({ [ROOM]: String(roomBytes), [OTHER_ROOM]: String(costs[2]) });
+		expect(await store.deposit(ROOM, item('item-0003', 54)), 'the room is at its item bound').toBe('room-items');
+		expect(await store.deposit(ROOM, item('item-0002', 40 + 201)), 'one byte past its byte bound').toBe('room-bytes');
+		expect(await store.deposit(ROOM, item('item-0002', 40 + 200)), 'at its byte bound').toBe('stored');
+		// A second process connecting later counts nothing twice.
+		await store.take(ROOM, ['item-0002']);
+		const later = await mailbox();
+		expect(await later.usage()).toEqual({ bytes: costs[0]! + costs[2]!, items: 2 });
+		await later.take(ROOM, ['item-0001']);
+		await later.take(OTHER_ROOM, ['item-0001']);
+		expect(await store.usage()).toEqual({ bytes: 0, items: 0 });
+	});
+
+	it('runs the same Redis commands for a deposit into a room of 10,000 items as into an empty room', async () => {
+		const admin = await emptyRedis();
+		const store = await mailbox(Date.now, { maxRoomBytes: 1 << 30, maxRoomItems: 1 << 20, maxTotalBytes: 1 << 30 });
+		const id = (n: number) => `item-${String(n).padStart(8, '0')}`;
+		await Promise.all(Array.from({ length: 10_000 }, (_, n) => store.deposit(OTHER_ROOM, item(id(n), 60))));
+		/** Calls per Redis command while `work` runs, leaving out the scripts themselves and this probe. */
+		async function commands(work: () => Promise<unknown>): Promise<Record<string, number>> {
+			await admin.config('RESETSTAT');
+			await work();
+			const calls: Record<string, number> = {};
+			for (const [, name, count] of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+				if (!['eval', 'evalsha', 'info', 'config'].includes(name!)) calls[name!] = Number(count);
+			}
+			return calls;
+		}
+		const deposits = async (room: (n: number) => string, first: number) => {
+			for (let n = 0; n < 100; n++) await store.deposit(room(n), item(id(first + n), 60));
+		};
+		// Each deposit of the empty case into a room of its own.
+		const empty = await commands(() => deposits((n) => `room-${n}`.padEnd(32, 'e'), 0));
+		const full = await commands(() => deposits(() => OTHER_ROOM, 10_000));
+		expect(full).toEqual(empty);
+		expect(Object.values(full).reduce((sum, calls) => sum + calls, 0) / 100).toBeLessThanOrEqual(12);
 	});
 
 	it('hands a frame only to a peer still in its room, also when the sender’s process cached where the peer was', async () => {

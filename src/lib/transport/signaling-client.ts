@@ -6,6 +6,7 @@ import { Emitter } from '../util/emitter';
 import {
 	parseServerFrame,
 	SIGNALING_PATH,
+	takeFrames,
 	type ClientFrame,
 	type ServerFrame,
 	type IceServer,
@@ -86,8 +87,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 		if (this.socket?.readyState === OPEN) this.send({ type: 'deposit', room, ...item });
 	}
 
+	/** Deletes the items from the room's mailbox, in as many frames as the server's limits need. */
 	take(room: string, ids: string[]): void {
-		if (this.socket?.readyState === OPEN && ids.length > 0) this.send({ type: 'take', room, ids });
+		if (this.socket?.readyState !== OPEN) return;
+		for (const frame of takeFrames(room, ids)) this.send(frame);
 	}
 
 	close(): void {

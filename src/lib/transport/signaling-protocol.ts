@@ -19,6 +19,13 @@
  *   server → client  {"type":"mailbox","room":R,"items":[{"id":I,"data":B}…]}   after "joined", in pages
  *   client → server  {"type":"take","room":R,"ids":[I…]}                 deletes what the device has applied
  *
+ * A deposit carries between MIN_MAILBOX_ITEM_BYTES (a sealed empty value) and MAX_MAILBOX_ITEM_BYTES
+ * of sealed data; anything else is malformed. The server bounds what it keeps (per room: bytes and
+ * items; per server: bytes) and answers a deposit past a bound with the error "mailbox-full". It
+ * hands a room's items out with mailboxPages(), in frames of at most MAILBOX_PAGE_BYTES of JSON
+ * text, half of what a client parses, however many and however small the items; a client takes
+ * with takeFrames(), at most TAKE_IDS_PER_FRAME ids a frame.
+ *
  * Frames the server will not take close the socket with a code and a reason (CLOSE_CODES); the
  * client reconnects with backoff. A server going down for a restart closes with 1012.
  *
@@ -29,10 +36,24 @@
 export const SIGNALING_PATH = '/signal';
 /** The largest sealed frame one deposit may carry, before base64url. */
 export const MAX_MAILBOX_ITEM_BYTES = 32 * 1024;
+/** The smallest: a sealed empty value, 24-byte nonce and 16-byte tag (../crypto). */
+export const MIN_MAILBOX_ITEM_BYTES = 24 + 16;
 const ITEM_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 const BASE64URL_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** The largest frame either side parses; a server may set a lower limit. */
 export const MAX_SIGNALING_FRAME_BYTES = 256 * 1024;
+/**
+ * The largest `mailbox` frame the server sends, as JSON text (all ASCII, so characters are bytes):
+ * half of what a client parses, so that no count or size of items can make a page a client drops.
+ */
+export const MAILBOX_PAGE_BYTES = MAX_SIGNALING_FRAME_BYTES / 2;
+/** The most ids one `take` frame may carry. */
+export const MAX_TAKE_IDS = 1000;
+/**
+ * The most ids a client puts in one `take` frame: 500 ids of at most 64 characters make under
+ * 34 KB of JSON, within the server's default 64 KiB frame limit (MAX_TAKE_IDS would not be).
+ */
+export const TAKE_IDS_PER_FRAME = 500;
 
 export const CLOSE_CODES = {
 	/** RFC 6455: a frame over the server's size limit. */
@@ -94,6 +115,49 @@ export function isMailboxItem(value: unknown): value is MailboxItem {
 	);
 }
 
+/** How many bytes base64url text of this length decodes to; -1 for a length no base64url text has. */
+export function base64UrlDecodedLength(length: number): number {
+	return length % 4 === 1 ? -1 : Math.floor((length * 3) / 4);
+}
+
+/** Header of a `mailbox` frame for `room` without its items: `{"type":"mailbox","room":R,"items":[]}`. */
+function mailboxFrameBytes(room: string): number {
+	return JSON.stringify({ type: 'mailbox', room, items: [] }).length;
+}
+
+/**
+ * A room's items, in order, as `mailbox` frames of at most `maxBytes` of JSON text each (counting
+ * ids, data, quotes and commas). An item too large for a page of its own still goes alone in one;
+ * deposits are bounded far below MAILBOX_PAGE_BYTES, so with the default that never happens.
+ */
+export function mailboxPages(room: string, items: Iterable<MailboxItem>, maxBytes = MAILBOX_PAGE_BYTES): ServerFrame[] {
+	const empty = mailboxFrameBytes(room);
+	const pages: ServerFrame[] = [];
+	let page: MailboxItem[] = [];
+	let bytes = empty;
+	for (const { id, data } of items) {
+		const item = { id, data };
+		// The item as JSON, and the comma before it unless it starts the page.
+		const itemBytes = JSON.stringify(item).length;
+		if (page.length > 0 && bytes + 1 + itemBytes > maxBytes) {
+			pages.push({ type: 'mailbox', room, items: page });
+			page = [];
+			bytes = empty;
+		}
+		bytes += (page.length > 0 ? 1 : 0) + itemBytes;
+		page.push(item);
+	}
+	if (page.length > 0) pages.push({ type: 'mailbox', room, items: page });
+	return pages;
+}
+
+/** `take` frames for `ids`, at most `perFrame` ids each. */
+export function takeFrames(room: string, ids: readonly string[], perFrame = TAKE_IDS_PER_FRAME): ClientFrame[] {
+	const frames: ClientFrame[] = [];
+	for (let start = 0; start < ids.length; start += perFrame) frames.push({ type: 'take', room, ids: ids.slice(start, start + perFrame) });
+	return frames;
+}
+
 export class SignalingFrameError extends Error {
 	constructor(
 		readonly code: SignalingErrorCode,
@@ -153,11 +217,19 @@ export function parseClientFrame(text: string): ClientFrame {
 			return { type: 'signal', room: frame.room, to: frame.to, data: frame.data };
 		case 'deposit': {
 			const item = { id: frame.id, data: frame.data };
-			if (!isMailboxItem(item)) throw new SignalingFrameError('malformed', 'bad mailbox item');
+			if (!isMailboxItem(item) || base64UrlDecodedLength(item.data.length) < 0) throw new SignalingFrameError('malformed', 'bad mailbox item');
+			// Only deposits are held to the lower bound: a client takes an item that does not open like any other.
+			if (base64UrlDecodedLength(item.data.length) < MIN_MAILBOX_ITEM_BYTES) {
+				throw new SignalingFrameError('malformed', `a mailbox item is at least ${MIN_MAILBOX_ITEM_BYTES} sealed bytes`);
+			}
 			return { type: 'deposit', room: frame.room, ...item };
 		}
 		case 'take':
-			if (!Array.isArray(frame.ids) || frame.ids.length > 1000 || !frame.ids.every((id) => typeof id === 'string' && ITEM_ID_PATTERN.test(id))) {
+			if (
+				!Array.isArray(frame.ids) ||
+				frame.ids.length > MAX_TAKE_IDS ||
+				!frame.ids.every((id) => typeof id === 'string' && ITEM_ID_PATTERN.test(id))
+			) {
 				throw new SignalingFrameError('malformed', 'bad mailbox ids');
 			}
 			return { type: 'take', room: frame.room, ids: frame.ids as string[] };
