@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # What the tests need from the machine: Debian's Chromium (no test tool may download a browser of
-# its own) and Debian's redis-server (the tests start their own on a loopback port).
+# its own), Debian's redis-server and Debian's coturn (the tests start their own redis-server and
+# turnserver on free ports and stop them afterwards).
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v turnserver >/dev/null || missing+=(coturn)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "Installing Debian packages for the tests: ${missing[*]}"
