@@ -58,6 +58,8 @@ export interface ConnectionState {
 	peers: number;
 	/** Peers whose history this device has fully received since they met. */
 	syncedPeers: number;
+	/** Changes some device of the account may not have yet, neither sent to it nor left in the mailbox. */
+	undelivered: boolean;
 }
 
 /** What a new device takes from a finished link handshake. */
@@ -85,7 +87,7 @@ const RECORD_DEVICE_KEYS = 'device-keys';
 const ACTIVITY_INTERVAL_MS = 60 * 60 * 1000;
 const CHECK_INTERVAL_MS = 60 * 1000;
 /** How long changes gather before they are deposited together. */
-const DEPOSIT_DELAY_MS = 300;
+const DEPOSIT_DELAY_MS = 50;
 /** Time for the last messages (a new device list, a leaving note) to leave before a device wipes itself. */
 const DELETE_GRACE_MS = 1500;
 
@@ -116,6 +118,11 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	/** Why this device was logged out, once it was; its storage is empty then. */
 	loggedOut?: LogoutReason;
 
+	/** From the moment this device starts deleting its storage (a logout) until the end. */
+	get wiping(): boolean {
+		return this.wiped && !this.loggedOut;
+	}
+
 	private constructor(
 		private readonly platform: Platform,
 		readonly keys: DeviceKeys,
@@ -138,6 +145,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			const doc = this.engine.doc(topic);
 			if (doc) this.outbox.owe(topic, doc, update);
 			this.scheduleDeposit();
+			this.changed();
 		});
 		trust.on('changed', () => this.trustChanged());
 		trust.on('shown', () => this.changed());
@@ -314,6 +322,13 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		return this.trust.deviceList.devices.every((device) => device.id === this.keys.id || synced.has(device.id));
 	}
 
+	/** Deposits what is owed now rather than after the gathering delay (the app is being hidden or closed). */
+	depositNow(): void {
+		clearTimeout(this.depositTimer);
+		this.depositTimer = undefined;
+		void this.depositOwed();
+	}
+
 	/** Gathers bursts of changes into one deposit. */
 	private scheduleDeposit(): void {
 		if (this.depositTimer !== undefined || this.outbox.isEmpty) return;
@@ -330,12 +345,16 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	private async depositOwed(): Promise<void> {
 		const mailbox = this.current?.mailbox;
 		if (!mailbox?.online || this.outbox.isEmpty) return;
-		if (this.everyDeviceSynced()) return this.outbox.clear();
+		if (this.everyDeviceSynced()) {
+			this.outbox.clear();
+			return this.changed();
+		}
 		for (const topic of this.outbox.topics) {
 			const doc = await this.engine.open(topic);
 			const { update, vector } = this.outbox.pending(topic, doc);
 			if (!mailbox.depositUpdate(topic, update)) return;
 			this.outbox.delivered(topic, doc, vector);
+			this.changed();
 			// One document at a time: a long history is encoded without freezing the screen.
 			await new Promise((resolve) => setTimeout(resolve, 0));
 		}
@@ -503,7 +522,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			network: this.current?.transport.status ?? 'offline',
 			// Two tabs of one device are one device.
 			peers: new Set(this.engine.peers.map((peer) => peer.device)).size,
-			syncedPeers: new Set(this.syncedPeers.values()).size
+			syncedPeers: new Set(this.syncedPeers.values()).size,
+			undelivered: !this.outbox.isEmpty
 		};
 	}
 

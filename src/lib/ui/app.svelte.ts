@@ -9,6 +9,8 @@ import { Session } from '../session';
 
 export const app = $state({
 	loading: true,
+	/** Samen is open in another tab of this browser, which holds the device's connection. */
+	elsewhere: false,
 	session: undefined as Session | undefined,
 	/** Set once the session wiped this device: the screens show why, and nothing else. */
 	loggedOut: undefined as LogoutReason | undefined,
@@ -33,7 +35,66 @@ export function adopt(session: Session): void {
 	app.version++;
 }
 
+/**
+ * One tab is the device: it alone opens the account and connects. Other tabs of the same browser
+ * say so and can take over; two tabs never count as two devices, nor does one stand in for another.
+ */
+const DEVICE_LOCK = 'samen-device';
+const tabs = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel('samen-tabs');
+let releaseDeviceLock: (() => void) | undefined;
+
+/** Holds the device lock for this tab; false when another tab holds it. */
+function holdDeviceLock(wait: boolean): Promise<boolean> {
+	if (!navigator.locks) return Promise.resolve(true);
+	return new Promise((resolve) => {
+		void navigator.locks.request(DEVICE_LOCK, { ifAvailable: !wait }, (lock) => {
+			if (!lock) return resolve(false);
+			resolve(true);
+			return new Promise<void>((release) => (releaseDeviceLock = release));
+		});
+	});
+}
+
+tabs?.addEventListener('message', (event) => {
+	if (event.data !== 'take-over' || !releaseDeviceLock) return;
+	// Another tab of this browser becomes the device: this one lets go of everything.
+	const session = app.session;
+	app.session = undefined;
+	app.elsewhere = true;
+	app.version++;
+	void session?.close().finally(() => {
+		releaseDeviceLock?.();
+		releaseDeviceLock = undefined;
+	});
+});
+
+// A page being hidden may never run again (a phone freezes it, a tab is closed): leave what is owed now.
+if (typeof document !== 'undefined') {
+	document.addEventListener('visibilitychange', () => {
+		if (document.visibilityState === 'hidden') app.session?.depositNow();
+	});
+	window.addEventListener('pagehide', () => app.session?.depositNow());
+}
+
+/** From a tab that is not the device: makes it the device, the other tab steps back. */
+export async function useHere(): Promise<void> {
+	app.loading = true;
+	tabs?.postMessage('take-over');
+	await holdDeviceLock(true);
+	app.elsewhere = false;
+	await openSession();
+}
+
 export async function loadSession(): Promise<void> {
+	if (!(await holdDeviceLock(false))) {
+		app.elsewhere = true;
+		app.loading = false;
+		return;
+	}
+	await openSession();
+}
+
+async function openSession(): Promise<void> {
 	try {
 		const session = await Session.restore(browserPlatform());
 		if (session) adopt(session);
@@ -53,13 +114,13 @@ export async function loadSession(): Promise<void> {
 export function watched(): Session | undefined {
 	void app.version;
 	const session = app.session;
-	return session && !session.loggedOut ? session : undefined;
+	return session && !session.loggedOut && !session.wiping ? session : undefined;
 }
 
 /** Between the start of a logout and the end of the wipe. */
 export function loggingOut(): boolean {
 	void app.version;
-	return !!app.session?.loggedOut && !app.loggedOut;
+	return !!app.session?.wiping && !app.loggedOut;
 }
 
 /** After a logout: back to the welcome screen, from a fresh page. */
