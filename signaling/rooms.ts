@@ -117,10 +117,12 @@ export class Rooms {
 		} else if (frame.type === 'deposit') {
 			if (!member) return this.notInRoom(from);
 			const outcome = await this.mailbox.deposit(frame.room, { id: frame.id, data: frame.data });
-			if (outcome !== 'stored') {
+			if (outcome === 'stored') {
+				from.send({ type: 'deposited', room: frame.room, id: frame.id });
+			} else {
 				const { reason, message } = MAILBOX_REFUSALS[outcome];
 				this.countRejected(reason);
-				from.send({ type: 'error', code: 'mailbox-full', message });
+				from.send({ type: 'error', code: 'mailbox-full', message, id: frame.id });
 			}
 			this.mailboxUsage = await this.mailbox.usage();
 		} else if (frame.type === 'take') {

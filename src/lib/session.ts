@@ -110,6 +110,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	private readonly syncedPeers = new Map<string, string>();
 	private outbox!: Outbox;
 	private depositTimer?: ReturnType<typeof setTimeout>;
+	private depositing = false;
 	private changeQueued = false;
 	private checkTimer?: ReturnType<typeof setInterval>;
 	private connected = false;
@@ -344,20 +345,35 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	 */
 	private async depositOwed(): Promise<void> {
 		const mailbox = this.current?.mailbox;
-		if (!mailbox?.online || this.outbox.isEmpty) return;
+		if (!mailbox?.online || this.outbox.isEmpty || this.depositing) return;
+		this.depositing = true;
+		let stored = false;
+		try {
+			stored = await this.depositEach(mailbox);
+		} finally {
+			this.depositing = false;
+		}
+		// Changes made while the deposit was under way go in the next one.
+		if (stored) this.scheduleDeposit();
+	}
+
+	/** A refused deposit stays owed: shown as waiting, tried again on the next timer or change. */
+	private async depositEach(mailbox: RoomMailbox): Promise<boolean> {
 		if (this.everyDeviceSynced()) {
 			this.outbox.clear();
-			return this.changed();
+			this.changed();
+			return true;
 		}
 		for (const topic of this.outbox.topics) {
 			const doc = await this.engine.open(topic);
 			const { update, vector } = this.outbox.pending(topic, doc);
-			if (!mailbox.depositUpdate(topic, update)) return;
+			if (!(await mailbox.depositUpdate(topic, update))) return false;
 			this.outbox.delivered(topic, doc, vector);
 			this.changed();
 			// One document at a time: a long history is encoded without freezing the screen.
 			await new Promise((resolve) => setTimeout(resolve, 0));
 		}
+		return true;
 	}
 
 	/** The device's timers: heartbeat on the primary, the 14-day rule on companions, last activity. */
@@ -366,6 +382,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		if (this.trust.isPrimary) this.trust.writeHeartbeat();
 		else this.trust.absence();
 		if (this.trust.loggedOut) return;
+		this.scheduleDeposit();
 		const now = this.platform.clock();
 		const activity = activityMap(this.account);
 		const last = activity.get(this.keys.id);

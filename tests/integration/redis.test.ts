@@ -191,7 +191,7 @@ describe('the Redis stores of several processes', () => {
 		await a.next('joined');
 		// At the total: one more deposit through either process, in any room, is refused.
 		a.send({ type: 'deposit', room: OTHER_ROOM, ...item('item-0003', 54) });
-		expect(await a.next('error')).toEqual({ type: 'error', code: 'mailbox-full', message: 'the server’s mailboxes are full' });
+		expect(await a.next('error')).toEqual({ type: 'error', code: 'mailbox-full', message: 'the server’s mailboxes are full', id: 'item-0003' });
 		expect(one.metrics()).toMatch(/^samen_frames_rejected_total\{reason="mailbox-total"\} 1$/m);
 		expect(two.metrics()).not.toMatch(/mailbox-total/);
 		expect(one.metrics()).toMatch(new RegExp(`^samen_mailbox_bytes ${2 * cost}$`, 'm'));

@@ -372,7 +372,12 @@ describe('signaling server: blind mailbox', () => {
 		writer.send({ type: 'deposit', room: ROOM, ...item('item-0001', 100) });
 		writer.send({ type: 'deposit', room: ROOM, ...item('item-0002', 60) });
 		writer.send({ type: 'deposit', room: ROOM, ...item('item-0003', 54) });
-		expect(await writer.next('error')).toEqual({ type: 'error', code: 'mailbox-full', message: 'this room’s mailbox is full' });
+		expect(await writer.next('error')).toEqual({ type: 'error', code: 'mailbox-full', message: 'this room’s mailbox is full', id: 'item-0003' });
+		// Each stored deposit is acknowledged, so the device knows what it may forget.
+		expect(writer.frames.filter((f) => f.type === 'deposited')).toEqual([
+			{ type: 'deposited', room: ROOM, id: 'item-0001' },
+			{ type: 'deposited', room: ROOM, id: 'item-0002' }
+		]);
 		// A refused deposit leaves the socket open.
 		await settled(writer);
 		const reader = await member(s);
@@ -389,7 +394,8 @@ describe('signaling server: blind mailbox', () => {
 		expect(await writer.next('error')).toEqual({
 			type: 'error',
 			code: 'mailbox-full',
-			message: 'this room’s mailbox holds as many items as it may'
+			message: 'this room’s mailbox holds as many items as it may',
+			id: 'item-0004'
 		});
 		writer.send({ type: 'deposit', room: ROOM, ...item('item-0003', 60) });
 		writer.send({ type: 'deposit', room: 'b'.repeat(32), ...item('item-0004', 54) });
@@ -413,7 +419,7 @@ describe('signaling server: blind mailbox', () => {
 		writer.send({ type: 'deposit', room: ROOM, ...item('item-0001') });
 		writer.send({ type: 'deposit', room: second, ...item('item-0001') });
 		writer.send({ type: 'deposit', room: third, ...item('item-0001', 54) });
-		expect(await writer.next('error')).toEqual({ type: 'error', code: 'mailbox-full', message: 'the server’s mailboxes are full' });
+		expect(await writer.next('error')).toEqual({ type: 'error', code: 'mailbox-full', message: 'the server’s mailboxes are full', id: 'item-0001' });
 		writer.send({ type: 'deposit', room: ROOM, ...item('item-0001', 62) });
 		expect(await writer.next('error')).toMatchObject({ code: 'mailbox-full', message: 'the server’s mailboxes are full' });
 		metric(s, 'samen_frames_rejected_total{reason="mailbox-total"} 2');

@@ -144,3 +144,23 @@ describe('mailbox entries in parts', () => {
 		expect(() => sealMailboxEntries(key, room, { kind: 'update', topic: 't', update: huge }, MAX_MAILBOX_ITEM_BYTES)).toThrow(MailboxEntryError);
 	});
 });
+
+describe('a deposit the mailbox refuses', () => {
+	it('stays owed and shown as waiting, and goes out once there is room', async () => {
+		const network = new MemoryNetwork();
+		const [p, a] = await closedAccount(network, 1);
+		network.mailboxItemsPerRoom = 1;
+		const primary = await reopen(p!);
+		// The room's one place is taken by the account's introduction: the message is refused.
+		await primary.chats.send('self', 'waits for room');
+		await until([primary], () => primary.connection.undelivered);
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		expect(primary.connection.undelivered).toBe(true);
+		network.mailboxItemsPerRoom = Number.POSITIVE_INFINITY;
+		primary.check();
+		await until([primary], () => !primary.connection.undelivered);
+		await closeApp(primary);
+		const phone = await reopen(a!);
+		await until([phone], () => texts(phone).includes('waits for room'));
+	});
+});

@@ -60,21 +60,20 @@ export class RoomMailbox {
 		return !!this.transport.mailbox && this.transport.status === 'online';
 	}
 
-	/** Deposits one document's update, in parts when it is large; false (nothing sent) while the room cannot be reached. */
-	depositUpdate(topic: string, update: Uint8Array): boolean {
+	/** Deposits one document's update, in parts when it is large; true once the mailbox stored all of it. */
+	async depositUpdate(topic: string, update: Uint8Array): Promise<boolean> {
 		const mailbox = this.transport.mailbox;
 		if (!mailbox || !this.online) return false;
-		for (const data of sealMailboxEntries(this.keys.mailboxKey, this.keys.room, { kind: 'update', topic, update }, MAX_MAILBOX_ITEM_BYTES)) {
-			mailbox.deposit({ id: newId(), data });
-		}
-		return true;
+		const entries = sealMailboxEntries(this.keys.mailboxKey, this.keys.room, { kind: 'update', topic, update }, MAX_MAILBOX_ITEM_BYTES);
+		const stored = await Promise.all(entries.map((data) => mailbox.deposit({ id: newId(), data })));
+		return stored.every(Boolean);
 	}
 
 	/** Replaces the room's introduction entry with `introduction`. */
 	depositIntroduction(introduction: Uint8Array): void {
 		const mailbox = this.transport.mailbox;
 		if (!mailbox || !this.online) return;
-		mailbox.deposit({ id: INTRODUCTION_ENTRY_ID, data: sealMailboxEntry(this.keys.mailboxKey, this.keys.room, { kind: 'introduction', introduction }) });
+		void mailbox.deposit({ id: INTRODUCTION_ENTRY_ID, data: sealMailboxEntry(this.keys.mailboxKey, this.keys.room, { kind: 'introduction', introduction }) });
 	}
 
 	/** Resolves once every mailbox page received so far was handled. */

@@ -19,6 +19,9 @@ export class MemoryNetwork {
 	private readonly mailboxes = new Map<string, Map<string, Uint8Array>>();
 	private counter = 0;
 
+	/** Items one room's mailbox holds before it refuses more. */
+	mailboxItemsPerRoom = Number.POSITIVE_INFINITY;
+
 	constructor(readonly chaos?: Chaos) {}
 
 	transport(room: string): MemoryTransport {
@@ -75,9 +78,13 @@ export class MemoryTransport extends Emitter<TransportEvents> implements Transpo
 	readonly peers = new Set<PeerId>();
 	private readonly initiated = new Set<PeerId>();
 	readonly mailbox: RoomMailbox = {
-		deposit: ({ id, data }) => {
-			// The server refuses an item over its limit; so does this stand-in for it.
-			if (this.status === 'online' && data.length <= MAX_MAILBOX_ITEM_BYTES) this.network.mailboxFor(this.room).set(id, data.slice());
+		deposit: async ({ id, data }) => {
+			// The server refuses an item over its limit, or past the room's; so does this stand-in for it.
+			if (this.status !== 'online' || data.length > MAX_MAILBOX_ITEM_BYTES) return false;
+			const box = this.network.mailboxFor(this.room);
+			if (!box.has(id) && box.size >= this.network.mailboxItemsPerRoom) return false;
+			box.set(id, data.slice());
+			return true;
 		},
 		take: (ids) => {
 			for (const id of ids) this.network.mailboxFor(this.room).delete(id);

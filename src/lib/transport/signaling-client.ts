@@ -39,6 +39,8 @@ export type SignalingEvents = {
 };
 
 const OPEN = 1;
+/** How long a deposit waits for the server's answer before it counts as not stored. */
+const DEPOSIT_ANSWER_TIMEOUT_MS = 15_000;
 const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 15_000;
 
@@ -59,6 +61,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 	private attempt = 0;
 	private retryTimer?: ReturnType<typeof setTimeout>;
 	private closed = false;
+	/** Deposits waiting for the server's answer, by room and id. */
+	private readonly pendingDeposits = new Map<string, (stored: boolean) => void>();
 
 	constructor(
 		private readonly url: string,
@@ -82,9 +86,24 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 		if (this.socket?.readyState === OPEN) this.send({ type: 'signal', room, to, data });
 	}
 
-	/** Leaves a sealed frame for the room; dropped silently while offline (the caller keeps its data). */
-	deposit(room: string, item: MailboxItem): void {
-		if (this.socket?.readyState === OPEN) this.send({ type: 'deposit', room, ...item });
+	/**
+	 * Leaves a sealed frame for the room. Resolves true once the server says it stored it; false when
+	 * it refused it, the socket closed first, or no answer came in time (the caller keeps its data).
+	 */
+	deposit(room: string, item: MailboxItem): Promise<boolean> {
+		if (this.socket?.readyState !== OPEN) return Promise.resolve(false);
+		const key = `${room}/${item.id}`;
+		this.pendingDeposits.get(key)?.(false);
+		return new Promise<boolean>((resolve) => {
+			const timer = setTimeout(() => settle(false), DEPOSIT_ANSWER_TIMEOUT_MS);
+			const settle = (stored: boolean) => {
+				clearTimeout(timer);
+				if (this.pendingDeposits.get(key) === settle) this.pendingDeposits.delete(key);
+				resolve(stored);
+			};
+			this.pendingDeposits.set(key, settle);
+			this.send({ type: 'deposit', room, ...item });
+		});
 	}
 
 	/** Deletes the items from the room's mailbox, in as many frames as the server's limits need. */
@@ -128,6 +147,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 		socket.onclose = () => {
 			if (this.socket !== socket) return;
 			this.socket = undefined;
+			for (const settle of [...this.pendingDeposits.values()]) settle(false);
 			this.self = undefined;
 			this.emit('reset', undefined);
 			if (this.closed) return;
@@ -162,8 +182,12 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 			case 'mailbox':
 				if (this.rooms.has(frame.room)) this.emit('mailbox', { room: frame.room, items: frame.items });
 				break;
+			case 'deposited':
+				this.pendingDeposits.get(`${frame.room}/${frame.id}`)?.(true);
+				break;
 			case 'error':
-				// The server refused one of our frames; nothing to repair beyond what the next join does.
+				// A refused deposit is its depositor's to keep; other refusals need nothing beyond the next join.
+				if (frame.code === 'mailbox-full' && frame.id) for (const room of this.rooms) this.pendingDeposits.get(`${room}/${frame.id}`)?.(false);
 				break;
 		}
 	}

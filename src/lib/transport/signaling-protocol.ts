@@ -16,6 +16,8 @@
  *
  * The blind mailbox holds sealed frames for a room until a device of the room takes them:
  *   client → server  {"type":"deposit","room":R,"id":I,"data":B}        B: base64url ciphertext; member of R only
+ *   server → client  {"type":"deposited","room":R,"id":I}               the deposit is stored; a refused one gets
+ *                                                                        {"type":"error","code":"mailbox-full","message":M,"id":I}
  *   server → client  {"type":"mailbox","room":R,"items":[{"id":I,"data":B}…]}   after "joined", in pages
  *   client → server  {"type":"take","room":R,"ids":[I…]}                 deletes what the device has applied
  *
@@ -98,7 +100,8 @@ export type ServerFrame =
 	| { type: 'peer-left'; room: string; peer: string }
 	| { type: 'signal'; room: string; from: string; data: SignalData }
 	| { type: 'mailbox'; room: string; items: MailboxItem[] }
-	| { type: 'error'; code: SignalingErrorCode; message: string };
+	| { type: 'deposited'; room: string; id: string }
+	| { type: 'error'; code: SignalingErrorCode; message: string; id?: string };
 
 export type SignalingErrorCode = 'malformed' | 'too-large' | 'not-in-room' | 'mailbox-full';
 
@@ -266,9 +269,12 @@ export function parseServerFrame(text: string): ServerFrame {
 				return { type: 'mailbox', room: frame.room, items: frame.items };
 			}
 			break;
+		case 'deposited':
+			if (isRoomId(frame.room) && typeof frame.id === 'string' && ITEM_ID_PATTERN.test(frame.id)) return { type: 'deposited', room: frame.room, id: frame.id };
+			break;
 		case 'error':
-			if (typeof frame.code === 'string' && typeof frame.message === 'string') {
-				return { type: 'error', code: frame.code as SignalingErrorCode, message: frame.message };
+			if (typeof frame.code === 'string' && typeof frame.message === 'string' && (frame.id === undefined || (typeof frame.id === 'string' && ITEM_ID_PATTERN.test(frame.id)))) {
+				return { type: 'error', code: frame.code as SignalingErrorCode, message: frame.message, ...(frame.id === undefined ? {} : { id: frame.id as string }) };
 			}
 			break;
 	}

@@ -26,7 +26,8 @@ export type TransportEvents = {
 
 /** A store-and-forward box for the room, for when no peer is there to take a message. */
 export interface RoomMailbox {
-	deposit(entry: MailboxEntry): void;
+	/** True once the mailbox stored the entry; false when it refused it or could not be reached. */
+	deposit(entry: MailboxEntry): Promise<boolean>;
 	/** Deletes entries this device has applied. */
 	take(ids: string[]): void;
 }
