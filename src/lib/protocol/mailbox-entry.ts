@@ -2,7 +2,8 @@
  * What a device leaves in its account room's blind mailbox (see ../transport/signaling-protocol.ts)
  * for devices that are not online at the same time, sealed under the epoch's mailbox key:
  *
- *   entry = seal(mailboxKey, plain, associated data = utf-8 room id)
+ *   entry = seal(mailboxKey, pad(plain), associated data = utf-8 room id)    pad(): ./padding.ts, to a few
+ *                                                                           sizes, at most the item limit
  *   plain = [0x01][topic: varstring][Yjs update]      UPDATE: changes to one document
  *         | [0x02][introduction]                     INTRODUCTION: the newest device list and
  *                                                      heartbeat (../protocol/trust.ts)
@@ -25,6 +26,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { open, randomBytes, seal, SEAL_OVERHEAD, toHex } from '../crypto';
 import { MAX_TOPIC_LENGTH } from '../sync/protocol';
+import { pad, unpad } from './padding';
 import { MAX_INTRODUCTION_BYTES } from './trust';
 
 const KIND_UPDATE = 1;
@@ -33,6 +35,8 @@ const KIND_PART = 3;
 const GROUP_BYTES = 16;
 /** Room for a part's header (kind, group, two varuints) inside one entry. */
 const PART_HEADER_BYTES = 1 + GROUP_BYTES + 4 + 4;
+/** The longest length prefix pad() writes for an entry (a varuint below 2^28). */
+const PAD_PREFIX_BYTES = 4;
 export const MAX_PARTS = 2048;
 export const MAX_PENDING_GROUPS = 16;
 export const INTRODUCTION_ENTRY_ID = 'introduction';
@@ -63,15 +67,16 @@ function plainOf(content: MailboxContent): Uint8Array {
 }
 
 export function sealMailboxEntry(key: Uint8Array, room: string, content: MailboxContent): Uint8Array {
-	return seal(key, plainOf(content), new TextEncoder().encode(room));
+	return seal(key, pad(plainOf(content)), new TextEncoder().encode(room));
 }
 
 /** One sealed entry, or several PART entries when the content does not fit in `maxEntryBytes`. */
 export function sealMailboxEntries(key: Uint8Array, room: string, content: MailboxContent, maxEntryBytes: number): Uint8Array[] {
 	const plain = plainOf(content);
 	const associated = new TextEncoder().encode(room);
-	if (plain.length + SEAL_OVERHEAD <= maxEntryBytes) return [seal(key, plain, associated)];
-	const partBytes = maxEntryBytes - SEAL_OVERHEAD - PART_HEADER_BYTES;
+	const roomForContent = maxEntryBytes - SEAL_OVERHEAD;
+	if (plain.length + PAD_PREFIX_BYTES <= roomForContent) return [seal(key, pad(plain, roomForContent), associated)];
+	const partBytes = roomForContent - PAD_PREFIX_BYTES - PART_HEADER_BYTES;
 	const count = Math.ceil(plain.length / partBytes);
 	if (count > MAX_PARTS) throw new MailboxEntryError('too large for the mailbox');
 	const group = randomBytes(GROUP_BYTES);
@@ -83,7 +88,7 @@ export function sealMailboxEntries(key: Uint8Array, room: string, content: Mailb
 		encoding.writeVarUint(encoder, index);
 		encoding.writeVarUint(encoder, count);
 		encoding.writeUint8Array(encoder, plain.subarray(index * partBytes, (index + 1) * partBytes));
-		entries.push(seal(key, encoding.toUint8Array(encoder), associated));
+		entries.push(seal(key, pad(encoding.toUint8Array(encoder), roomForContent), associated));
 	}
 	return entries;
 }
@@ -109,7 +114,14 @@ export function joinMailboxParts(parts: MailboxPart[]): MailboxContent {
 
 /** Throws on an entry that is not ours, tampered, or malformed. */
 export function openMailboxEntry(key: Uint8Array, room: string, sealed: Uint8Array): MailboxContent | MailboxPart {
-	return readPlain(open(key, sealed, new TextEncoder().encode(room)));
+	const padded = open(key, sealed, new TextEncoder().encode(room));
+	let plain: Uint8Array;
+	try {
+		plain = unpad(padded);
+	} catch (error) {
+		throw new MailboxEntryError((error as Error).message);
+	}
+	return readPlain(plain);
 }
 
 function readPlain(plain: Uint8Array): MailboxContent | MailboxPart {

@@ -5,16 +5,19 @@
  *   initiator → responder   HANDSHAKE [0x01][Noise message 1: e]
  *   responder → initiator   HANDSHAKE [0x01][Noise message 2: e, ee, s, es]
  *   initiator → responder   HANDSHAKE [0x01][Noise message 3: s, se, psk]
- *   each side, then         DATA [0x02][counter: u64 big-endian][ChaCha20-Poly1305(key, counter, ad = 0x02, [kind][body])]
+ *   each side, then         DATA [0x02][counter: u64 big-endian][ChaCha20-Poly1305(key, counter, ad = 0x02, pad([kind][body]))]
  *       kind 0x01 INTRODUCTION  the sender's newest device list and heartbeat (./trust.ts);
  *                               first DATA of a session, and again whenever they change
  *       kind 0x02 APPLICATION   anything above (document sync), only once both sides admitted each other
+ *
+ * pad() is ./padding.ts: the sealed part has one of a few sizes (256 B, 1, 4, 16 KiB, then multiples of 16 KiB).
  *
  * Limits, checked on both sides: a handshake message is at most MAX_HANDSHAKE_BYTES; a DATA frame
  * has at least its counter and a tag; a counter is below 2^64 − 1 (reserved by Noise).
  */
 import { decryptAt, encryptAt } from '../crypto/noise';
 import { concatBytes, TAG_BYTES } from '../crypto';
+import { pad, PaddingError, unpad } from './padding';
 
 export const FRAME_HANDSHAKE = 1;
 export const FRAME_DATA = 2;
@@ -43,7 +46,7 @@ export function writeDataFrame(key: Uint8Array, counter: bigint, kind: number, b
 	const header = new Uint8Array(1 + COUNTER_BYTES);
 	header[0] = FRAME_DATA;
 	new DataView(header.buffer).setBigUint64(1, counter);
-	return concatBytes(header, encryptAt(key, counter, DATA_AD, concatBytes(new Uint8Array([kind]), body)));
+	return concatBytes(header, encryptAt(key, counter, DATA_AD, pad(concatBytes(new Uint8Array([kind]), body))));
 }
 
 /** Splits a frame; the DATA frame's seal is opened by `openDataFrame` once the counter passed the replay check. */
@@ -62,7 +65,13 @@ export function readSessionFrame(data: Uint8Array): SessionFrame {
 
 /** The kind and body of a DATA frame; throws when it does not open under `key` at its counter. */
 export function openDataFrame(key: Uint8Array, frame: { counter: bigint; sealed: Uint8Array }): { kind: number; body: Uint8Array } {
-	const plain = decryptAt(key, frame.counter, DATA_AD, frame.sealed);
+	let plain: Uint8Array;
+	try {
+		plain = unpad(decryptAt(key, frame.counter, DATA_AD, frame.sealed));
+	} catch (error) {
+		if (error instanceof PaddingError) throw new SessionFrameError(error.message);
+		throw error;
+	}
 	if (plain.length === 0) throw new SessionFrameError('empty data frame');
 	const kind = plain[0]!;
 	if (kind !== KIND_INTRODUCTION && kind !== KIND_APPLICATION) throw new SessionFrameError(`unknown data kind ${kind}`);
