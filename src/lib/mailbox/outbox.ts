@@ -8,6 +8,7 @@
 import * as Y from 'yjs';
 import { fromBase64Url, toBase64Url } from '../crypto';
 import type { KeyValueStore } from '../storage/types';
+import { encodeIntegrated } from '../sync/engine';
 
 const RECORD = 'outbox';
 
@@ -52,7 +53,7 @@ export class Outbox {
 
 	/** Everything owed for `topic`, as one update: what changed since the delivered vector. */
 	pending(topic: string, doc: Y.Doc): { update: Uint8Array; vector: Uint8Array } {
-		return { update: Y.encodeStateAsUpdate(doc, this.owed.get(topic)), vector: Y.encodeStateVector(doc) };
+		return { update: encodeIntegrated(doc, this.owed.get(topic)), vector: Y.encodeStateVector(doc) };
 	}
 
 	/** The document was delivered up to `vector`; what changed after stays owed. */

@@ -108,6 +108,16 @@ export function epochBoxAssociated(accountKey: Uint8Array, epoch: number, device
 	return encoding.toUint8Array(encoder);
 }
 
+/**
+ * A varuint that is a safe integer: lib0 checks for overflow only before a continuation byte, so the
+ * last byte can carry a number past 2^53 − 1, which would compare and add imprecisely.
+ */
+function readSafeUint(decoder: decoding.Decoder): number {
+	const value = decoding.readVarUint(decoder);
+	if (!Number.isSafeInteger(value)) throw new TrustFormatError('number too large');
+	return value;
+}
+
 function checkName(name: string): void {
 	if (name.length === 0 || name.length > MAX_DEVICE_NAME_LENGTH) throw new TrustFormatError('bad device name');
 }
@@ -202,11 +212,11 @@ export function readSignedDeviceList(bytes: Uint8Array): DeviceList {
 }
 
 function readDeviceListBody(decoder: decoding.Decoder, accountKey: Uint8Array): DeviceList {
-	const version = decoding.readVarUint(decoder);
-	const issuedAt = decoding.readVarUint(decoder);
-	const epoch = decoding.readVarUint(decoder);
+	const version = readSafeUint(decoder);
+	const issuedAt = readSafeUint(decoder);
+	const epoch = readSafeUint(decoder);
 	const flags = decoding.readUint8(decoder);
-	const count = decoding.readVarUint(decoder);
+	const count = readSafeUint(decoder);
 	if ((flags & ~FLAG_DELETED) !== 0) throw new TrustFormatError('unknown flags');
 	if (count === 0 || count > MAX_DEVICES) throw new TrustFormatError('bad device count');
 	if (epoch < 1 || version < 1) throw new TrustFormatError('bad version or epoch');
@@ -216,7 +226,7 @@ function readDeviceListBody(decoder: decoding.Decoder, accountKey: Uint8Array): 
 		const agreeKey = decoding.readUint8Array(decoder, KEY_BYTES).slice();
 		const role = ROLES[decoding.readUint8(decoder)];
 		const kind = KINDS[decoding.readUint8(decoder)];
-		const linkedAt = decoding.readVarUint(decoder);
+		const linkedAt = readSafeUint(decoder);
 		const name = decoding.readVarString(decoder);
 		if (!role || !kind) throw new TrustFormatError('bad role or kind');
 		checkName(name);
@@ -228,11 +238,14 @@ function readDeviceListBody(decoder: decoding.Decoder, accountKey: Uint8Array): 
 		if (box.length > MAX_EPOCH_BOX_BYTES) throw new TrustFormatError('epoch box too large');
 		epochBoxes.push(box.slice());
 	}
-	const formerCount = decoding.readVarUint(decoder);
+	const formerCount = readSafeUint(decoder);
 	if (formerCount > MAX_FORMER_DEVICES) throw new TrustFormatError('too many former devices');
 	const former: { id: string; name: string }[] = [];
 	for (let i = 0; i < formerCount; i++) {
-		former.push({ id: decoding.readVarString(decoder), name: decoding.readVarString(decoder) });
+		const id = decoding.readVarString(decoder);
+		const name = decoding.readVarString(decoder);
+		if (id.length === 0 || id.length > 32 || name.length > MAX_DEVICE_NAME_LENGTH) throw new TrustFormatError('bad former device');
+		former.push({ id, name });
 	}
 	const primaries = devices.filter((device) => device.role === 'primary');
 	// The one primary is the account key's holder: a list naming another primary is not the account's.
@@ -252,7 +265,7 @@ export function writeHeartbeat(heartbeat: Heartbeat, accountSecret: Uint8Array):
 export function readSignedHeartbeat(bytes: Uint8Array): Heartbeat {
 	return readSigned(bytes, 'heartbeat', MAX_HEARTBEAT_BYTES, HEARTBEAT_PURPOSE, undefined, (decoder, accountKey) => ({
 		accountKey,
-		time: decoding.readVarUint(decoder)
+		time: readSafeUint(decoder)
 	}));
 }
 

@@ -41,6 +41,25 @@ export type SyncEngineEvents = {
 	'peers-changed': VerifiedPeer[];
 };
 
+/**
+ * A document's state for a peer that holds `stateVector`, without what Yjs keeps but could not
+ * integrate yet: it would otherwise merge a peer's unintegrated (possibly hostile) structs into every
+ * state it encodes, and forward them, or lose integrated content under them. Those wait until their
+ * dependencies arrive, and travel from then on as part of the document.
+ */
+export function encodeIntegrated(doc: Y.Doc, stateVector?: Uint8Array): Uint8Array {
+	const store = doc.store as unknown as { pendingStructs: unknown; pendingDs: unknown };
+	const { pendingStructs, pendingDs } = store;
+	store.pendingStructs = null;
+	store.pendingDs = null;
+	try {
+		return Y.encodeStateAsUpdate(doc, stateVector);
+	} finally {
+		store.pendingStructs = pendingStructs;
+		store.pendingDs = pendingDs;
+	}
+}
+
 /** The origin of updates that arrived through the mailbox rather than from a peer. */
 export const FROM_MAILBOX = Symbol('mailbox');
 
@@ -197,7 +216,10 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	}
 
 	private sendStep1(attachment: Attachment, peer: PeerId, topic: string, doc: Y.Doc): void {
-		attachment.channel.send(peer, writeSync(topic, (e) => syncProtocol.writeSyncStep1(e, doc)));
+		attachment.channel.send(peer, writeSync(topic, (e) => {
+			encoding.writeVarUint(e, syncProtocol.messageYjsSyncStep1);
+			encoding.writeVarUint8Array(e, Y.encodeStateVector(doc));
+		}));
 	}
 
 	private async receive(attachment: Attachment, peer: PeerId, data: Uint8Array): Promise<void> {
@@ -222,20 +244,41 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			return;
 		}
 		const doc = await this.open(message.topic);
-		const reply = encoding.createEncoder();
-		let kind: number;
+		let step: { kind: number; payload: Uint8Array };
 		try {
-			const origin: PeerOrigin = { attachment, peer };
-			kind = syncProtocol.readSyncMessage(decoding.createDecoder(message.body), reply, doc, origin);
+			const decoder = decoding.createDecoder(message.body);
+			step = { kind: decoding.readVarUint(decoder), payload: decoding.readVarUint8Array(decoder) };
 		} catch {
 			this.rejectedMessages++;
 			return;
 		}
-		if (encoding.length(reply) > 0) {
-			const body = encoding.toUint8Array(reply);
-			attachment.channel.send(peer, writeSync(message.topic, (e) => encoding.writeUint8Array(e, body)));
+		if (step.kind === syncProtocol.messageYjsSyncStep1) {
+			let answer: Uint8Array;
+			try {
+				answer = encodeIntegrated(doc, step.payload);
+			} catch {
+				this.rejectedMessages++;
+				return;
+			}
+			attachment.channel.send(peer, writeSync(message.topic, (e) => {
+				encoding.writeVarUint(e, syncProtocol.messageYjsSyncStep2);
+				encoding.writeVarUint8Array(e, answer);
+			}));
+			return;
 		}
-		if (kind === syncProtocol.messageYjsSyncStep2) {
+		if (step.kind !== syncProtocol.messageYjsSyncStep2 && step.kind !== syncProtocol.messageYjsUpdate) {
+			this.rejectedMessages++;
+			return;
+		}
+		// Applied here rather than by y-protocols, which logs what Yjs refuses and carries on as if
+		// it had applied: a refused update is counted, and a step 2 that did not apply answers nothing.
+		try {
+			Y.applyUpdate(doc, step.payload, { attachment, peer } satisfies PeerOrigin);
+		} catch {
+			this.rejectedMessages++;
+			return;
+		}
+		if (step.kind === syncProtocol.messageYjsSyncStep2) {
 			progress.answered.add(message.topic);
 			this.checkSynced(progress);
 		}
