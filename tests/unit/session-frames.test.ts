@@ -44,3 +44,36 @@ describe('peer session frames', () => {
 		}
 	});
 });
+
+describe('before the handshake', () => {
+	it('a peer that sends 256 large frames before completing the handshake is refused after a few KiB, and memory stays bounded', async () => {
+		const { MemoryNetwork } = await import('../../src/lib/transport/memory');
+		const { SecureChannel, MAX_EARLY_BYTES } = await import('../../src/lib/transport/peer-session');
+		const { generateAgreementKeyPair } = await import('../../src/lib/crypto');
+		const network = new MemoryNetwork();
+		const room = 'early-frames-room-0000';
+		const victim = new SecureChannel(network.transport(room), {
+			staticKeys: generateAgreementKeyPair(),
+			psk: randomBytes(32),
+			prologue: new Uint8Array(0),
+			introduction: () => new Uint8Array([1]),
+			admit: () => ({ account: 'a', device: 'd' })
+		});
+		const refused: string[] = [];
+		victim.on('refused', ({ reason }) => refused.push(reason));
+		victim.transport.connect();
+		const attacker = network.transport(room);
+		attacker.connect();
+		const peer = [...attacker.peers][0]!;
+		// DATA frames that would wait for keys the attacker never lets the victim derive.
+		for (let i = 0; i < 256; i++) attacker.send(peer, new Uint8Array(64 * 1024).fill(FRAME_DATA, 0, 1));
+		await new Promise((resolve) => setTimeout(resolve, 50));
+		expect(refused).toEqual(['too much before the handshake']);
+		expect(victim.rejectedFrames).toBeGreaterThanOrEqual(255);
+		expect(MAX_EARLY_BYTES).toBeLessThanOrEqual(16 * 1024);
+		// Of the 16 MiB sent, the victim holds nothing for the refused peer.
+		const held = [...(victim as unknown as { peerStates: Map<string, { early: Uint8Array[] }> }).peerStates.values()];
+		expect(held.flatMap((state) => state.early)).toEqual([]);
+		expect(victim.authenticatedPeers).toEqual([]);
+	});
+});
