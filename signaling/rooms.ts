@@ -2,13 +2,21 @@
  * The signaling protocol's room logic (../src/lib/transport/signaling-protocol.ts) over a
  * Directory of members. Frames of one connection are handled strictly in order, even though the
  * directory may answer asynchronously (Redis).
+ *
+ * The room key a connection joined with is kept here, with its membership, and nowhere else: a
+ * deposit or take is checked against it on the process that holds the socket, so the Directory
+ * and the mailbox store (memory or Redis) know nothing of keys.
  */
+import { fromBase64Url } from '../src/lib/crypto';
 import {
 	CLOSE_CODES,
 	mailboxPages,
 	parseClientFrame,
+	roomIdForKey,
 	SignalingFrameError,
+	verifyMailboxOp,
 	type ClientFrame,
+	type MailboxOp,
 	type ServerFrame
 } from '../src/lib/transport/signaling-protocol';
 import type { Directory } from './directory';
@@ -16,7 +24,8 @@ import type { DepositOutcome, MailboxStore, MailboxUsage } from './mailbox';
 
 export interface Connection {
 	readonly id: string;
-	readonly rooms: Set<string>;
+	/** The rooms this connection is in, each with the room key it joined with (none: signaling only). */
+	readonly rooms: Map<string, Uint8Array | undefined>;
 	send(frame: ServerFrame): void;
 	/** Work for this connection, in arrival order. */
 	pending: Promise<void>;
@@ -31,6 +40,7 @@ export type RejectReason =
 	| 'too-many-rooms'
 	| 'too-fast'
 	| 'not-in-room'
+	| 'forbidden'
 	| 'too-many-connections'
 	| 'idle'
 	| 'mailbox-room-bytes'
@@ -83,17 +93,25 @@ export class Rooms {
 			this.countRejected('too-many-rooms');
 			return { close: CLOSE_CODES.tooManyRooms, reason: `at most ${this.maxRoomsPerConnection} rooms per connection` };
 		}
-		if (frame.type === 'join') from.rooms.add(frame.room);
+		if (frame.type === 'join') {
+			const key = frame.key === undefined ? undefined : fromBase64Url(frame.key);
+			if (key && roomIdForKey(key) !== frame.room) {
+				this.countRejected('forbidden');
+				return { close: CLOSE_CODES.malformed, reason: 'the key does not match the room' };
+			}
+			from.rooms.set(frame.room, key);
+		}
 		if (frame.type === 'leave' && !from.rooms.delete(frame.room)) return undefined;
-		// Membership as this frame arrives, not when its turn comes: a leave right behind a deposit
-		// must not undo the deposit.
+		// Membership and key as this frame arrives, not when its turn comes: a leave right behind a
+		// deposit must not undo the deposit.
 		const member = from.rooms.has(frame.room);
-		this.enqueue(from, () => this.apply(from, frame, member));
+		const key = from.rooms.get(frame.room);
+		this.enqueue(from, () => this.apply(from, frame, member, key));
 		return undefined;
 	}
 
 	disconnect(connection: Connection): void {
-		const rooms = [...connection.rooms];
+		const rooms = [...connection.rooms.keys()];
 		connection.rooms.clear();
 		this.enqueue(connection, async () => {
 			for (const room of rooms) await this.leave(connection, room);
@@ -105,8 +123,11 @@ export class Rooms {
 		connection.pending = connection.pending.then(work).catch(this.onError);
 	}
 
-	/** Does what `frame` asks; `member` tells whether `from` was in the frame's room when the frame arrived. */
-	private async apply(from: Connection, frame: ClientFrame, member: boolean): Promise<void> {
+	/**
+	 * Does what `frame` asks; `member` tells whether `from` was in the frame's room when the frame
+	 * arrived, and `key` which room key it had joined with.
+	 */
+	private async apply(from: Connection, frame: ClientFrame, member: boolean, key: Uint8Array | undefined): Promise<void> {
 		if (frame.type === 'join') {
 			const before = await this.directory.join(frame.room, from.id);
 			from.send({ type: 'joined', room: frame.room, peers: before });
@@ -116,6 +137,7 @@ export class Rooms {
 			await this.leave(from, frame.room);
 		} else if (frame.type === 'deposit') {
 			if (!member) return this.notInRoom(from);
+			if (!this.mayUseMailbox(from, frame, key)) return;
 			const outcome = await this.mailbox.deposit(frame.room, { id: frame.id, data: frame.data });
 			if (outcome === 'stored') {
 				from.send({ type: 'deposited', room: frame.room, id: frame.id });
@@ -127,6 +149,7 @@ export class Rooms {
 			this.mailboxUsage = await this.mailbox.usage();
 		} else if (frame.type === 'take') {
 			if (!member) return this.notInRoom(from);
+			if (!this.mayUseMailbox(from, frame, key)) return;
 			await this.mailbox.take(frame.room, frame.ids);
 			this.mailboxUsage = await this.mailbox.usage();
 		} else {
@@ -142,6 +165,22 @@ export class Rooms {
 	private notInRoom(from: Connection): void {
 		this.countRejected('not-in-room');
 		from.send({ type: 'error', code: 'not-in-room', message: 'no such peer in this room' });
+	}
+
+	/**
+	 * Whether `op` is signed by the room key `from` joined with, for this connection; if not, says
+	 * so (with the id of a refused deposit, so that its depositor keeps it) and counts it.
+	 */
+	private mayUseMailbox(from: Connection, op: MailboxOp, key: Uint8Array | undefined): boolean {
+		if (key && verifyMailboxOp(key, from.id, op)) return true;
+		this.countRejected('forbidden');
+		from.send({
+			type: 'error',
+			code: 'forbidden',
+			message: key ? 'the signature is not the room key’s, for this connection and operation' : 'join the room with its key to use its mailbox',
+			...(op.type === 'deposit' ? { id: op.id } : {})
+		});
+		return false;
 	}
 
 	/** The room's items, in pages that every client parses (MAILBOX_PAGE_BYTES). */

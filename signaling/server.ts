@@ -1,7 +1,8 @@
 /**
  * One process for everything a device needs from a server: the built app over HTTP(S) and the
  * signaling WebSocket at /signal. The server forwards WebRTC signals between peers of opaque rooms;
- * it never sees an account, a device name or a message. Every limit is per connection or per
+ * it never sees an account, a device name or a message. A room's mailbox answers only to signatures
+ * by the room's key, whose hash the room id is (./rooms.ts). Every limit is per connection or per
  * address, so one abusive client is closed without slowing the others.
  */
 import { randomBytes } from 'node:crypto';
@@ -112,7 +113,7 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 	function accept(ws: WebSocket, address: string): void {
 		const connection: Connection = {
 			id: randomBytes(8).toString('hex'),
-			rooms: new Set(),
+			rooms: new Map(),
 			pending: Promise.resolve(),
 			send(frame: ServerFrame) {
 				if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
@@ -197,7 +198,7 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 			'# HELP samen_frames_forwarded_total Signals forwarded from one peer to another.',
 			'# TYPE samen_frames_forwarded_total counter',
 			`samen_frames_forwarded_total ${rooms.framesForwarded}`,
-			'# HELP samen_frames_rejected_total Frames and connections refused, by reason (mailbox-*: deposits past a mailbox bound).',
+			'# HELP samen_frames_rejected_total Frames and connections refused, by reason (mailbox-*: deposits past a mailbox bound; forbidden: a deposit or take not signed by the room key, or a join with a wrong room key).',
 			'# TYPE samen_frames_rejected_total counter',
 			...[...rooms.rejected].map(([reason, count]) => `samen_frames_rejected_total{reason="${reason}"} ${count}`),
 			'# HELP samen_mailbox_bytes Bytes waiting in mailboxes: sealed data, ids and a fixed overhead per item.',

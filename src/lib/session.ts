@@ -26,15 +26,18 @@ import { MAX_DEVICE_NAME_LENGTH, type DeviceKind, type DeviceRole, type ListedDe
 import type { DocumentStore, KeyValueStore } from './storage/types';
 import { SyncEngine } from './sync/engine';
 import { SecureChannel, type SessionPolicy } from './transport/peer-session';
-import type { Transport, TransportStatus } from './transport/types';
+import type { RoomAuth, Transport, TransportStatus } from './transport/types';
 import type { Clock } from './util/clock';
 import { Emitter } from './util/emitter';
 
 export interface Platform {
 	records: KeyValueStore;
 	documents: DocumentStore;
-	/** A transport into the rendezvous room `room` (an opaque id). */
-	transport(room: string): Transport;
+	/**
+	 * A transport into the rendezvous room `room` (an opaque id); with the room's `auth`, one whose
+	 * mailbox deposits and takes the server accepts.
+	 */
+	transport(room: string, auth?: RoomAuth): Transport;
 	clock: Clock;
 	/** Deletes what this device keeps outside `records` and `documents` (browser caches, offline copy). */
 	wipe?(): Promise<void>;
@@ -229,7 +232,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	}
 
 	private openRoom(keys: EpochKeys, syncs: boolean): RoomConnection {
-		const transport = this.platform.transport(keys.room);
+		const transport = this.platform.transport(keys.room, keys.roomAuth);
 		const channel = new SecureChannel(transport, this.sessionPolicy(keys));
 		const mailbox = new RoomMailbox(
 			transport,

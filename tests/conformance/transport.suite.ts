@@ -4,15 +4,18 @@
  * is checked here, whatever carries the bytes.
  *
  * An adapter gives `setup(count)`: `count` transports of one new room, none connected yet, and a
- * teardown. The interface has no "own id", so the suite learns each transport's peer id from what
+ * teardown. Where the adapter keeps a mailbox, the room is an account room whose key the
+ * transports hold, and `outsider()` gives one more transport into it without the key. The interface has no "own id", so the suite learns each transport's peer id from what
  * the others see, which checks on the way that every peer names a transport the same way.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MailboxEntry, PeerId, Transport, TransportStatus } from '../../src/lib/transport/types';
 
 export interface TransportHarness {
-	/** Transports of one room that no other test uses; not connected yet. */
+	/** Transports of one room that no other test uses, with the room's key; not connected yet. */
 	transports: Transport[];
+	/** Another transport into the same room, knowing its id but not its key; not connected yet. */
+	outsider?(): Transport;
 	teardown(): unknown;
 }
 
@@ -73,10 +76,13 @@ export function runTransportConformance(name: string, setup: TransportSetup, opt
 			for (const teardown of teardowns.splice(0).reverse()) await teardown();
 		});
 
+		let harness: TransportHarness | undefined;
+
 		async function open<N extends number>(count: N): Promise<Tuple<Watched, N>> {
-			const harness = await setup(count);
-			teardowns.push(() => harness.teardown());
-			return harness.transports.map(watch) as Tuple<Watched, N>;
+			const opened = await setup(count);
+			harness = opened;
+			teardowns.push(() => opened.teardown());
+			return opened.transports.map(watch) as Tuple<Watched, N>;
 		}
 
 		/** Resolves once `check` holds; fails naming what did not happen. */
@@ -248,6 +254,28 @@ export function runTransportConformance(name: string, setup: TransportSetup, opt
 				later.transport.connect();
 				await until('the entry nobody took, at the next to come', () => later.mailbox.length >= 1);
 				expect(later.mailbox.map((entry) => entry.id)).toEqual([two.id]);
+			});
+
+			it('refuses a deposit or take from a transport that knows the room but not its key, and keeps what the room’s own left', async () => {
+				const [writer, later] = await open(2);
+				writer.transport.connect();
+				await until('writer online', () => writer.transport.status === 'online');
+				expect(await writer.transport.mailbox!.deposit(one)).toBe(true);
+
+				expect(harness!.outsider, 'an adapter with a mailbox gives an outsider').toBeDefined();
+				const outsider = watch(harness!.outsider!());
+				outsider.transport.connect();
+				await until('outsider online', () => outsider.transport.status === 'online');
+				outsider.transport.mailbox!.take([one.id]);
+				// Refused, by the adapter or by its rendezvous point; the take went first, so once these are answered it was handled.
+				expect(await outsider.transport.mailbox!.deposit({ id: one.id, data: two.data })).toBe(false);
+				expect(await outsider.transport.mailbox!.deposit(two)).toBe(false);
+
+				later.transport.connect();
+				await until('the entry at the next to come', () => later.mailbox.length >= 1);
+				await pause(50);
+				expect(later.mailbox.map((entry) => entry.id)).toEqual([one.id]);
+				expect(Buffer.compare(bytes(later.mailbox[0]!.data), bytes(one.data))).toBe(0);
 			});
 
 			it('keeps an entry deposited right before the writer closes', async () => {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import wrtc from '@roamhq/wrtc';
 import SimplePeer from 'simple-peer';
 import { afterAll, beforeAll } from 'vitest';
@@ -7,15 +6,22 @@ import { silentLogger } from '../../signaling/log';
 import { startSignalingServer, type SignalingServer } from '../../signaling/server';
 import { MemoryNetwork } from '../../src/lib/transport/memory';
 import { SignalingClient, signalingUrlFor, type WebSocketLike } from '../../src/lib/transport/signaling-client';
-import { WebRtcTransport, type PeerFactory } from '../../src/lib/transport/webrtc';
+import { CONNECT_TIMEOUT_MS, WebRtcTransport, type PeerFactory } from '../../src/lib/transport/webrtc';
+import { keyedRoom } from '../helpers/rooms';
 import { runTransportConformance } from './transport.suite';
 
 runTransportConformance(
 	'in memory',
 	async (count) => {
 		const network = new MemoryNetwork();
-		const transports = Array.from({ length: count }, () => network.transport('room'));
-		return { transports, teardown: () => transports.forEach((transport) => transport.close()) };
+		const { room, auth } = keyedRoom();
+		const transports = Array.from({ length: count }, () => network.transport(room, auth));
+		const outsider = () => {
+			const transport = network.transport(room);
+			transports.push(transport);
+			return transport;
+		};
+		return { transports: [...transports], outsider, teardown: () => transports.forEach((transport) => transport.close()) };
 	},
 	{ mailbox: true }
 );
@@ -37,11 +43,19 @@ afterAll(async () => {
 runTransportConformance(
 	'WebRTC through the signaling server',
 	async (count) => {
-		const room = randomBytes(16).toString('hex');
+		const { room, auth } = keyedRoom();
 		const clients = Array.from({ length: count }, () => nodeSignaling(server.url));
-		const transports = clients.map((client) => new WebRtcTransport(room, client, nodePeer));
+		const transports = clients.map((client) => new WebRtcTransport(room, client, nodePeer, CONNECT_TIMEOUT_MS, auth));
+		const outsider = () => {
+			const client = nodeSignaling(server.url);
+			const transport = new WebRtcTransport(room, client, nodePeer);
+			clients.push(client);
+			transports.push(transport);
+			return transport;
+		};
 		return {
-			transports,
+			transports: [...transports],
+			outsider,
 			teardown: () => {
 				for (const transport of transports) transport.close();
 				for (const client of clients) client.close();

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import type { Platform } from '../../src/lib/session';
 import { MemoryDocumentStore, MemoryKeyValueStore } from '../../src/lib/storage/memory';
 import { SignalingClient, signalingUrlFor, type WebSocketLike } from '../../src/lib/transport/signaling-client';
-import { WebRtcTransport, type PeerFactory } from '../../src/lib/transport/webrtc';
+import { CONNECT_TIMEOUT_MS, WebRtcTransport, type PeerFactory } from '../../src/lib/transport/webrtc';
 import type { DocumentStore, KeyValueStore } from '../../src/lib/storage/types';
 
 export const nodePeer: PeerFactory = (options) => new SimplePeer({ ...options, wrtc });
@@ -23,7 +23,7 @@ export function webRtcPlatform(
 		signaling,
 		records: stores.records ?? new MemoryKeyValueStore(),
 		documents: stores.documents ?? new MemoryDocumentStore(),
-		transport: (room) => new WebRtcTransport(room, signaling, nodePeer),
+		transport: (room, auth) => new WebRtcTransport(room, signaling, nodePeer, CONNECT_TIMEOUT_MS, auth),
 		clock: () => Date.now()
 	};
 }

@@ -4,14 +4,15 @@ import { silentLogger } from '../../signaling/log';
 import { mailboxItemCost, type MailboxLimits } from '../../signaling/mailbox';
 import { RedisDirectory } from '../../signaling/redis-directory';
 import { RedisMailbox } from '../../signaling/redis-mailbox';
-import type { MailboxItem, ServerFrame } from '../../src/lib/transport/signaling-protocol';
+import { signMailboxOp, type MailboxItem, type ServerFrame } from '../../src/lib/transport/signaling-protocol';
 import { Session } from '../../src/lib/session';
 import { linkThroughHandshake, texts, until } from '../helpers/devices';
 import { startSignalingServer, type SignalingServer } from '../../signaling/server';
 import { WebRtcTransport } from '../../src/lib/transport/webrtc';
 import { nodePeer, nodeSignaling, webRtcPlatform } from '../helpers/node-webrtc';
 import { startRedis } from '../helpers/redis';
-import { rawClient } from '../helpers/signaling-client';
+import { keyedRoom, type KeyedRoom } from '../helpers/rooms';
+import { rawClient, type RawClient } from '../helpers/signaling-client';
 
 let redis: Awaited<ReturnType<typeof startRedis>>;
 const cleanup: (() => unknown)[] = [];
@@ -44,6 +45,20 @@ async function instance(port = 0, limits: Partial<MailboxLimits> = {}): Promise<
 }
 
 const ROOM = 'r'.repeat(32);
+/** Account rooms: the mailbox takes deposits and takes signed by their keys. */
+const [BOX, OTHER_BOX] = [keyedRoom(), keyedRoom()] as [KeyedRoom, KeyedRoom];
+
+function joinWithKey(client: RawClient, room: KeyedRoom): void {
+	client.send({ type: 'join', room: room.room, key: room.key });
+}
+
+function deposit(client: RawClient, room: KeyedRoom, item: MailboxItem): void {
+	client.send(signMailboxOp(room.auth, client.self, { type: 'deposit', room: room.room, ...item }));
+}
+
+function take(client: RawClient, room: KeyedRoom, ids: string[]): void {
+	client.send(signMailboxOp(room.auth, client.self, { type: 'take', room: room.room, ids }));
+}
 
 describe('several server processes on one Redis', () => {
 	it('introduces peers connected to different processes and forwards between them', async () => {
@@ -180,29 +195,61 @@ describe('the Redis stores of several processes', () => {
 		const a = await rawClient(one.url);
 		const b = await rawClient(two.url);
 		for (const client of [a, b]) {
-			client.send({ type: 'join', room: ROOM });
+			joinWithKey(client, BOX);
 			await client.next('joined');
 		}
-		a.send({ type: 'deposit', room: ROOM, ...item('item-0001', 60) });
-		b.send({ type: 'deposit', room: ROOM, ...item('item-0002', 60) });
-		b.send({ type: 'join', room: OTHER_ROOM });
+		deposit(a, BOX, item('item-0001', 60));
+		deposit(b, BOX, item('item-0002', 60));
+		joinWithKey(b, OTHER_BOX);
 		await b.next('joined');
-		a.send({ type: 'join', room: OTHER_ROOM });
+		joinWithKey(a, OTHER_BOX);
 		await a.next('joined');
 		// At the total: one more deposit through either process, in any room, is refused.
-		a.send({ type: 'deposit', room: OTHER_ROOM, ...item('item-0003', 54) });
+		deposit(a, OTHER_BOX, item('item-0003', 54));
 		expect(await a.next('error')).toEqual({ type: 'error', code: 'mailbox-full', message: 'the server’s mailboxes are full', id: 'item-0003' });
 		expect(one.metrics()).toMatch(/^samen_frames_rejected_total\{reason="mailbox-total"\} 1$/m);
 		expect(two.metrics()).not.toMatch(/mailbox-total/);
 		expect(one.metrics()).toMatch(new RegExp(`^samen_mailbox_bytes ${2 * cost}$`, 'm'));
 		expect(one.metrics()).toMatch(/^samen_mailbox_items 2$/m);
-		b.send({ type: 'take', room: ROOM, ids: ['item-0001'] });
-		b.send({ type: 'deposit', room: OTHER_ROOM, ...item('item-0003', 60) });
+		take(b, BOX, ['item-0001']);
+		deposit(b, OTHER_BOX, item('item-0003', 60));
 		b.send({ type: 'join', room: 'x'.repeat(32) });
 		await b.next('joined');
 		expect(b.frames.filter((frame) => frame.type === 'error')).toEqual([]);
 		expect(a.ws.readyState).toBe(a.ws.OPEN);
 		for (const client of [a, b]) client.ws.close();
+	});
+
+	it('checks room keys on the process that holds the socket: a signature replayed through another process is refused', async () => {
+		await emptyRedis();
+		const [one, two] = [await instance(), await instance()];
+		const device = await rawClient(one.url);
+		joinWithKey(device, BOX);
+		await device.next('joined');
+		deposit(device, BOX, item('item-0001', 60));
+		await device.next('deposited');
+		// On the other process: one that joined with the key but replays the device's signed take, one without the key.
+		const thief = await rawClient(two.url);
+		joinWithKey(thief, BOX);
+		await thief.next('joined');
+		thief.send(signMailboxOp(BOX.auth, device.self, { type: 'take', room: BOX.room, ids: ['item-0001'] }));
+		expect(await thief.next('error')).toMatchObject({ code: 'forbidden' });
+		const stranger = await rawClient(two.url);
+		stranger.send({ type: 'join', room: BOX.room });
+		await stranger.next('joined');
+		stranger.send({ type: 'deposit', room: BOX.room, ...item('item-0001', 54) });
+		expect(await stranger.next('error')).toMatchObject({ code: 'forbidden', id: 'item-0001' });
+		expect(two.metrics()).toMatch(/^samen_frames_rejected_total\{reason="forbidden"\} 2$/m);
+		// A device of the room on the second process finds the item untouched, and takes it.
+		const phone = await rawClient(two.url);
+		joinWithKey(phone, BOX);
+		await phone.next('joined');
+		expect(await phone.next('mailbox')).toEqual({ type: 'mailbox', room: BOX.room, items: [item('item-0001', 60)] });
+		take(phone, BOX, ['item-0001']);
+		joinWithKey(phone, OTHER_BOX);
+		await phone.next('joined');
+		expect(two.metrics()).toMatch(/^samen_mailbox_items 0$/m);
+		for (const client of [device, thief, stranger, phone]) client.ws.close();
 	});
 
 	it('recounts, once, a Redis whose counts an earlier server wrote (data bytes only, no items)', async () => {

@@ -19,12 +19,41 @@ import {
 	MIN_MAILBOX_ITEM_BYTES,
 	parseClientFrame,
 	parseServerFrame,
+	signMailboxOp,
 	takeFrames,
 	type MailboxItem
 } from '../../src/lib/transport/signaling-protocol';
-import { rawClient } from '../helpers/signaling-client';
+import { keyedRoom, type KeyedRoom } from '../helpers/rooms';
+import { rawClient, type RawClient } from '../helpers/signaling-client';
 
 const ROOM = 'a'.repeat(32);
+/** Account rooms: each id the hash of its key, whose holder may use the mailbox. */
+const [BOX, BOX_B, BOX_C] = [keyedRoom(), keyedRoom(), keyedRoom()] as [KeyedRoom, KeyedRoom, KeyedRoom];
+
+/** Joins `room` with its key, as a device of the account does. */
+function joinWithKey(client: RawClient, room: KeyedRoom): void {
+	client.send({ type: 'join', room: room.room, key: room.key });
+}
+
+/** A deposit signed with the room key for this socket. */
+function deposit(client: RawClient, room: KeyedRoom, item: MailboxItem): void {
+	client.send(signMailboxOp(room.auth, client.self, { type: 'deposit', room: room.room, ...item }));
+}
+
+/** A take signed with the room key for this socket. */
+function take(client: RawClient, room: KeyedRoom, ids: string[]): void {
+	client.send(signMailboxOp(room.auth, client.self, { type: 'take', room: room.room, ids }));
+}
+/** A client that has joined BOX (or the rooms given) with the room key, and read its mailbox frames so far. */
+async function member(s: SignalingServer, ...rooms: KeyedRoom[]): Promise<RawClient> {
+	const client = await rawClient(s.url);
+	for (const room of rooms.length > 0 ? rooms : [BOX]) {
+		joinWithKey(client, room);
+		await client.next('joined');
+	}
+	return client;
+}
+
 const servers: SignalingServer[] = [];
 afterEach(async () => {
 	await Promise.all(servers.splice(0).map((server) => server.close()));
@@ -219,7 +248,10 @@ describe('signaling server: fuzzing', () => {
 		const valid = [
 			{ type: 'join', room: ROOM },
 			{ type: 'leave', room: ROOM },
-			{ type: 'signal', room: ROOM, to: peers[Math.floor(random() * peers.length)] ?? '0'.repeat(16), data: { sdp: 'v=0' } }
+			{ type: 'signal', room: ROOM, to: peers[Math.floor(random() * peers.length)] ?? '0'.repeat(16), data: { sdp: 'v=0' } },
+			{ type: 'join', room: BOX.room, key: BOX.key },
+			{ type: 'deposit', room: BOX.room, id: 'item-0001', data: 'A'.repeat(60), sig: 'A'.repeat(86) },
+			{ type: 'take', room: BOX.room, ids: ['item-0001'], sig: 'A'.repeat(86) }
 		];
 		const base = JSON.stringify(valid[Math.floor(random() * valid.length)]);
 		switch (Math.floor(random() * 8)) {
@@ -312,16 +344,6 @@ describe('signaling server: blind mailbox', () => {
 	const item = (id: string, chars = 60): MailboxItem => ({ id, data: 'A'.repeat(chars) });
 	const metric = (s: SignalingServer, line: string) => expect(s.metrics().split('\n')).toContain(line);
 
-	/** A client that has joined `room` (and any others given) and read its mailbox frames so far. */
-	async function member(s: SignalingServer, ...rooms: string[]) {
-		const client = await rawClient(s.url);
-		for (const room of rooms.length > 0 ? rooms : [ROOM]) {
-			client.send({ type: 'join', room });
-			await client.next('joined');
-		}
-		return client;
-	}
-
 	/** Frames of one connection are handled in order: once this join is answered, everything sent before it is done. */
 	async function settled(client: Awaited<ReturnType<typeof rawClient>>, room = 'settle'.padEnd(32, 's')) {
 		client.send({ type: 'join', room });
@@ -332,20 +354,20 @@ describe('signaling server: blind mailbox', () => {
 	it('hands deposited frames to the next device of the room, which takes them', async () => {
 		const s = await server();
 		const writer = await member(s);
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-0001') });
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-0002') });
+		deposit(writer, BOX, item('item-0001'));
+		deposit(writer, BOX, item('item-0002'));
 		writer.ws.close();
 		await writer.closed;
 
 		const reader = await rawClient(s.url);
-		reader.send({ type: 'join', room: ROOM });
+		joinWithKey(reader, BOX);
 		await reader.next('joined');
-		expect(await reader.next('mailbox')).toEqual({ type: 'mailbox', room: ROOM, items: [item('item-0001'), item('item-0002')] });
+		expect(await reader.next('mailbox')).toEqual({ type: 'mailbox', room: BOX.room, items: [item('item-0001'), item('item-0002')] });
 		metric(s, `samen_mailbox_bytes ${2 * mailboxItemCost(item('item-0001'))}`);
 		metric(s, 'samen_mailbox_items 2');
-		reader.send({ type: 'take', room: ROOM, ids: ['item-0001', 'item-0002'] });
-		reader.send({ type: 'leave', room: ROOM });
-		reader.send({ type: 'join', room: ROOM });
+		take(reader, BOX, ['item-0001', 'item-0002']);
+		reader.send({ type: 'leave', room: BOX.room });
+		joinWithKey(reader, BOX);
 		await reader.next('joined');
 		await new Promise((r) => setTimeout(r, 50));
 		expect(reader.frames.filter((f) => f.type === 'mailbox')).toHaveLength(1);
@@ -356,10 +378,10 @@ describe('signaling server: blind mailbox', () => {
 	it('takes deposits only from members of the room', async () => {
 		const s = await server();
 		const outsider = await rawClient(s.url);
-		outsider.send({ type: 'deposit', room: ROOM, ...item('item-0001') });
+		deposit(outsider, BOX, item('item-0001'));
 		expect(await outsider.next('error')).toMatchObject({ code: 'not-in-room' });
 		const reader = await rawClient(s.url);
-		reader.send({ type: 'join', room: ROOM });
+		joinWithKey(reader, BOX);
 		await reader.next('joined');
 		await new Promise((r) => setTimeout(r, 50));
 		expect(reader.frames.filter((f) => f.type === 'mailbox')).toEqual([]);
@@ -369,14 +391,14 @@ describe('signaling server: blind mailbox', () => {
 		const maxRoomBytes = mailboxItemCost(item('item-0001', 100)) + mailboxItemCost(item('item-0002', 60));
 		const s = await server({ mailbox: new MemoryMailbox({ maxRoomBytes, ttlMs: 1000 }) });
 		const writer = await member(s);
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-0001', 100) });
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-0002', 60) });
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-0003', 54) });
+		deposit(writer, BOX, item('item-0001', 100));
+		deposit(writer, BOX, item('item-0002', 60));
+		deposit(writer, BOX, item('item-0003', 54));
 		expect(await writer.next('error')).toEqual({ type: 'error', code: 'mailbox-full', message: 'this room’s mailbox is full', id: 'item-0003' });
 		// Each stored deposit is acknowledged, so the device knows what it may forget.
 		expect(writer.frames.filter((f) => f.type === 'deposited')).toEqual([
-			{ type: 'deposited', room: ROOM, id: 'item-0001' },
-			{ type: 'deposited', room: ROOM, id: 'item-0002' }
+			{ type: 'deposited', room: BOX.room, id: 'item-0001' },
+			{ type: 'deposited', room: BOX.room, id: 'item-0002' }
 		]);
 		// A refused deposit leaves the socket open.
 		await settled(writer);
@@ -388,17 +410,17 @@ describe('signaling server: blind mailbox', () => {
 
 	it('bounds each room’s items, however small: at the bound it stores, past it it refuses', async () => {
 		const s = await server({ mailbox: new MemoryMailbox({ maxRoomItems: 3 }) });
-		const writer = await member(s, ROOM, 'b'.repeat(32));
-		for (const id of ['item-0001', 'item-0002', 'item-0003']) writer.send({ type: 'deposit', room: ROOM, ...item(id, 54) });
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-0004', 54) });
+		const writer = await member(s, BOX, BOX_B);
+		for (const id of ['item-0001', 'item-0002', 'item-0003']) deposit(writer, BOX, item(id, 54));
+		deposit(writer, BOX, item('item-0004', 54));
 		expect(await writer.next('error')).toEqual({
 			type: 'error',
 			code: 'mailbox-full',
 			message: 'this room’s mailbox holds as many items as it may',
 			id: 'item-0004'
 		});
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-0003', 60) });
-		writer.send({ type: 'deposit', room: 'b'.repeat(32), ...item('item-0004', 54) });
+		deposit(writer, BOX, item('item-0003', 60));
+		deposit(writer, BOX_B, item('item-0004', 54));
 		await settled(writer);
 		expect(writer.frames.filter((f) => f.type === 'error')).toHaveLength(1);
 		metric(s, 'samen_frames_rejected_total{reason="mailbox-room-items"} 1');
@@ -406,7 +428,7 @@ describe('signaling server: blind mailbox', () => {
 		const reader = await member(s);
 		expect(await reader.next('mailbox')).toEqual({
 			type: 'mailbox',
-			room: ROOM,
+			room: BOX.room,
 			items: [item('item-0001', 54), item('item-0002', 54), item('item-0003', 60)]
 		});
 	});
@@ -414,19 +436,18 @@ describe('signaling server: blind mailbox', () => {
 	it('bounds all rooms together: at the total it stores, past it it refuses in any room', async () => {
 		const maxTotalBytes = 2 * mailboxItemCost(item('item-0001'));
 		const s = await server({ mailbox: new MemoryMailbox({ maxTotalBytes }) });
-		const [second, third] = ['b'.repeat(32), 'c'.repeat(32)];
-		const writer = await member(s, ROOM, second, third);
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-0001') });
-		writer.send({ type: 'deposit', room: second, ...item('item-0001') });
-		writer.send({ type: 'deposit', room: third, ...item('item-0001', 54) });
+		const writer = await member(s, BOX, BOX_B, BOX_C);
+		deposit(writer, BOX, item('item-0001'));
+		deposit(writer, BOX_B, item('item-0001'));
+		deposit(writer, BOX_C, item('item-0001', 54));
 		expect(await writer.next('error')).toEqual({ type: 'error', code: 'mailbox-full', message: 'the server’s mailboxes are full', id: 'item-0001' });
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-0001', 62) });
+		deposit(writer, BOX, item('item-0001', 62));
 		expect(await writer.next('error')).toMatchObject({ code: 'mailbox-full', message: 'the server’s mailboxes are full' });
 		metric(s, 'samen_frames_rejected_total{reason="mailbox-total"} 2');
 		metric(s, `samen_mailbox_bytes ${maxTotalBytes}`);
 		// Taking frees the total for every room.
-		writer.send({ type: 'take', room: second, ids: ['item-0001'] });
-		writer.send({ type: 'deposit', room: third, ...item('item-0001') });
+		take(writer, BOX_B, ['item-0001']);
+		deposit(writer, BOX_C, item('item-0001'));
 		await settled(writer);
 		expect(writer.frames.filter((f) => f.type === 'error')).toHaveLength(2);
 		metric(s, `samen_mailbox_bytes ${maxTotalBytes}`);
@@ -438,8 +459,8 @@ describe('signaling server: blind mailbox', () => {
 		// 54 base64url characters decode to 40 bytes, 52 to 39; 53 or 57 characters are no base64url text at all.
 		expect(MIN_MAILBOX_ITEM_BYTES).toBe(40);
 		const writer = await member(s);
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-0001', 54) });
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-0002', Math.ceil((MAX_MAILBOX_ITEM_BYTES * 4) / 3)) });
+		deposit(writer, BOX, item('item-0001', 54));
+		deposit(writer, BOX, item('item-0002', Math.ceil((MAX_MAILBOX_ITEM_BYTES * 4) / 3)));
 		await settled(writer);
 		expect(writer.frames.filter((f) => f.type === 'error')).toEqual([]);
 		metric(s, 'samen_mailbox_items 2');
@@ -450,7 +471,7 @@ describe('signaling server: blind mailbox', () => {
 			[Math.ceil((MAX_MAILBOX_ITEM_BYTES * 4) / 3) + 1, 'bad mailbox item']
 		] as const) {
 			const small = await member(s);
-			small.send({ type: 'deposit', room: ROOM, ...item('item-0003', chars) });
+			deposit(small, BOX, item('item-0003', chars));
 			expect(await small.closed, `${chars} characters`).toEqual({ code: CLOSE_CODES.malformed, reason });
 		}
 		metric(s, 'samen_frames_rejected_total{reason="malformed"} 4');
@@ -465,7 +486,7 @@ describe('signaling server: blind mailbox', () => {
 		});
 		const id = (n: number) => `${n}`.padStart(64, 'i');
 		const writer = await member(s);
-		for (let n = 0; n < count; n++) writer.send({ type: 'deposit', room: ROOM, ...item(id(n), 54) });
+		for (let n = 0; n < count; n++) deposit(writer, BOX, item(id(n), 54));
 		await settled(writer);
 		metric(s, `samen_mailbox_items ${count}`);
 
@@ -478,7 +499,7 @@ describe('signaling server: blind mailbox', () => {
 		});
 		const received: MailboxItem[] = [];
 		client.on('mailbox', ({ items }) => received.push(...items));
-		client.join(ROOM);
+		client.join(BOX.room, BOX.auth);
 		try {
 			await until(() => received.length >= count, 'every item at the client');
 			expect(received.map((stored) => stored.id)).toEqual(Array.from({ length: count }, (_, n) => id(n)));
@@ -487,7 +508,7 @@ describe('signaling server: blind mailbox', () => {
 			for (const size of frameSizes) expect(size).toBeLessThanOrEqual(MAILBOX_PAGE_BYTES);
 
 			// One take of every id: in frames the server accepts (at most 1,000 ids, within 64 KiB).
-			client.take(ROOM, received.map((stored) => stored.id));
+			client.take(BOX.room, received.map((stored) => stored.id));
 			await until(() => s.metrics().includes('\nsamen_mailbox_items 0\n'), 'every item taken');
 			expect(client.status).toBe('online');
 			metric(s, 'samen_mailbox_bytes 0');
@@ -524,9 +545,11 @@ describe('signaling server: blind mailbox', () => {
 		const ids = Array.from({ length: 1001 }, (_, n) => `${n}`.padStart(64, 'i'));
 		const frames = takeFrames(ROOM, ids);
 		expect(frames.map((frame) => (frame.type === 'take' ? frame.ids.length : 0))).toEqual([500, 500, 1]);
+		// As the client sends them: signed.
 		for (const frame of frames) {
-			expect(JSON.stringify(frame).length).toBeLessThanOrEqual(DEFAULT_LIMITS.maxFrameBytes);
-			expect(parseClientFrame(JSON.stringify(frame))).toEqual(frame);
+			const signed = frame.type === 'take' ? signMailboxOp(BOX.auth, '0123456789abcdef', { ...frame, room: BOX.room }) : frame;
+			expect(JSON.stringify(signed).length).toBeLessThanOrEqual(DEFAULT_LIMITS.maxFrameBytes);
+			expect(parseClientFrame(JSON.stringify(signed))).toEqual(signed);
 		}
 		expect(takeFrames(ROOM, [])).toEqual([]);
 		expect(() => parseClientFrame(JSON.stringify({ type: 'take', room: ROOM, ids: ids.slice(0, 1000) }))).not.toThrow();
@@ -537,24 +560,24 @@ describe('signaling server: blind mailbox', () => {
 		const s = await server();
 		const writer = await rawClient(s.url);
 		const reader = await rawClient(s.url);
-		reader.send({ type: 'join', room: ROOM });
+		joinWithKey(reader, BOX);
 		await reader.next('joined');
-		writer.send({ type: 'join', room: ROOM });
+		joinWithKey(writer, BOX);
 		await writer.next('joined');
-		writer.send({ type: 'signal', room: ROOM, to: reader.self, data: { n: 1 } });
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-0001') });
-		writer.send({ type: 'leave', room: ROOM });
-		expect(await reader.next('signal')).toEqual({ type: 'signal', room: ROOM, from: writer.self, data: { n: 1 } });
+		writer.send({ type: 'signal', room: BOX.room, to: reader.self, data: { n: 1 } });
+		deposit(writer, BOX, item('item-0001'));
+		writer.send({ type: 'leave', room: BOX.room });
+		expect(await reader.next('signal')).toEqual({ type: 'signal', room: BOX.room, from: writer.self, data: { n: 1 } });
 		await reader.next('peer-left');
 
-		reader.send({ type: 'leave', room: ROOM });
-		reader.send({ type: 'join', room: ROOM });
+		reader.send({ type: 'leave', room: BOX.room });
+		joinWithKey(reader, BOX);
 		await reader.next('joined');
-		expect(await reader.next('mailbox')).toEqual({ type: 'mailbox', room: ROOM, items: [item('item-0001')] });
-		reader.send({ type: 'take', room: ROOM, ids: ['item-0001'] });
-		reader.send({ type: 'leave', room: ROOM });
+		expect(await reader.next('mailbox')).toEqual({ type: 'mailbox', room: BOX.room, items: [item('item-0001')] });
+		take(reader, BOX, ['item-0001']);
+		reader.send({ type: 'leave', room: BOX.room });
 		// Frames of one connection are handled in order: once this join is answered, the take is done.
-		reader.send({ type: 'join', room: ROOM });
+		joinWithKey(reader, BOX);
 		await reader.next('joined');
 		metric(s, 'samen_mailbox_bytes 0');
 		expect([...writer.frames, ...reader.frames].filter((f) => f.type === 'error')).toEqual([]);
@@ -564,16 +587,16 @@ describe('signaling server: blind mailbox', () => {
 		let now = Date.UTC(2026, 0, 1);
 		const s = await server({ mailbox: new MemoryMailbox({ maxRoomBytes: 1 << 20, ttlMs: 1000 }, () => now) });
 		const writer = await rawClient(s.url);
-		writer.send({ type: 'join', room: ROOM });
+		joinWithKey(writer, BOX);
 		await writer.next('joined');
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-old1', 60) });
-		writer.send({ type: 'leave', room: ROOM });
-		writer.send({ type: 'join', room: 'b'.repeat(32) });
+		deposit(writer, BOX, item('item-old1', 60));
+		writer.send({ type: 'leave', room: BOX.room });
+		joinWithKey(writer, BOX_B);
 		await writer.next('joined');
 		metric(s, `samen_mailbox_bytes ${mailboxItemCost(item('item-old1', 60))}`);
 		now += 1001;
-		writer.send({ type: 'deposit', room: 'b'.repeat(32), ...item('item-new1', 70) });
-		writer.send({ type: 'join', room: ROOM });
+		deposit(writer, BOX_B, item('item-new1', 70));
+		joinWithKey(writer, BOX);
 		await writer.next('joined');
 		metric(s, `samen_mailbox_bytes ${mailboxItemCost(item('item-new1', 70))}`);
 		metric(s, 'samen_mailbox_items 1');
@@ -583,17 +606,171 @@ describe('signaling server: blind mailbox', () => {
 		let now = Date.UTC(2026, 0, 1);
 		const s = await server({ mailbox: new MemoryMailbox({ maxRoomBytes: 1 << 20, ttlMs: 30 * 24 * 3600 * 1000 }, () => now) });
 		const writer = await rawClient(s.url);
-		writer.send({ type: 'join', room: ROOM });
+		joinWithKey(writer, BOX);
 		await writer.next('joined');
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-old1') });
+		deposit(writer, BOX, item('item-old1'));
 		await new Promise((r) => setTimeout(r, 30));
 		now += 29 * 24 * 3600 * 1000;
-		writer.send({ type: 'deposit', room: ROOM, ...item('item-new1') });
+		deposit(writer, BOX, item('item-new1'));
 		await new Promise((r) => setTimeout(r, 30));
 		now += 2 * 24 * 3600 * 1000;
 		const reader = await rawClient(s.url);
-		reader.send({ type: 'join', room: ROOM });
-		expect(await reader.next('mailbox')).toEqual({ type: 'mailbox', room: ROOM, items: [item('item-new1')] });
+		joinWithKey(reader, BOX);
+		expect(await reader.next('mailbox')).toEqual({ type: 'mailbox', room: BOX.room, items: [item('item-new1')] });
+	});
+});
+
+describe('signaling server: the room is a capability', () => {
+	const item = (id: string, data = 'A'.repeat(60)): MailboxItem => ({ id, data });
+	const metric = (s: SignalingServer, line: string) => expect(s.metrics().split('\n')).toContain(line);
+	const errors = (client: RawClient) => client.frames.filter((frame) => frame.type === 'error');
+
+	/** Once this join is answered, every frame `client` sent before it has been handled. */
+	async function settled(client: RawClient) {
+		const room = 'settle'.padEnd(32, 's');
+		client.send({ type: 'join', room });
+		await client.next('joined');
+		client.send({ type: 'leave', room });
+	}
+
+	/** What a device of the room is handed when it joins now. */
+	async function waiting(s: SignalingServer, room: KeyedRoom): Promise<MailboxItem[]> {
+		const probe = await rawClient(s.url);
+		joinWithKey(probe, room);
+		await probe.next('joined');
+		await settled(probe);
+		probe.ws.close();
+		return probe.frames.flatMap((frame) => (frame.type === 'mailbox' ? frame.items : []));
+	}
+
+	it('a socket that knows only the room id cannot take, overwrite or fill the mailbox; a device with the key can', async () => {
+		const s = await server();
+		const device = await rawClient(s.url);
+		joinWithKey(device, BOX);
+		await device.next('joined');
+		deposit(device, BOX, item('item-0001'));
+		expect(await device.next('deposited')).toEqual({ type: 'deposited', room: BOX.room, id: 'item-0001' });
+
+		// Joining with the room id alone is allowed: it signals and sees the sealed items, nothing more.
+		const stranger = await rawClient(s.url);
+		stranger.send({ type: 'join', room: BOX.room });
+		await stranger.next('joined');
+		expect(await stranger.next('mailbox')).toEqual({ type: 'mailbox', room: BOX.room, items: [item('item-0001')] });
+		stranger.send({ type: 'take', room: BOX.room, ids: ['item-0001'] });
+		stranger.send({ type: 'deposit', room: BOX.room, ...item('item-0001', 'B'.repeat(60)) });
+		stranger.send({ type: 'deposit', room: BOX.room, ...item('item-0002') });
+		// A signature is no use without the key given at join, even the device's own.
+		stranger.send(signMailboxOp(BOX.auth, stranger.self, { type: 'take', room: BOX.room, ids: ['item-0001'] }));
+		await settled(stranger);
+		expect(errors(stranger)).toEqual([
+			{ type: 'error', code: 'forbidden', message: 'join the room with its key to use its mailbox' },
+			{ type: 'error', code: 'forbidden', message: 'join the room with its key to use its mailbox', id: 'item-0001' },
+			{ type: 'error', code: 'forbidden', message: 'join the room with its key to use its mailbox', id: 'item-0002' },
+			{ type: 'error', code: 'forbidden', message: 'join the room with its key to use its mailbox' }
+		]);
+		// Refused, not closed.
+		expect(stranger.ws.readyState).toBe(WebSocket.OPEN);
+		metric(s, 'samen_frames_rejected_total{reason="forbidden"} 4');
+		expect(await waiting(s, BOX)).toEqual([item('item-0001')]);
+
+		// The device with the key overwrites and takes.
+		deposit(device, BOX, item('item-0001', 'C'.repeat(60)));
+		await device.next('deposited');
+		expect(await waiting(s, BOX)).toEqual([item('item-0001', 'C'.repeat(60))]);
+		take(device, BOX, ['item-0001']);
+		await settled(device);
+		expect(await waiting(s, BOX)).toEqual([]);
+		expect(errors(device)).toEqual([]);
+		metric(s, 'samen_mailbox_items 0');
+		metric(s, 'samen_frames_rejected_total{reason="forbidden"} 4');
+	});
+
+	it('closes a socket that joins with a key that is not the room’s', async () => {
+		const s = await server();
+		const wrong = await rawClient(s.url);
+		wrong.send({ type: 'join', room: BOX.room, key: BOX_B.key });
+		expect(await wrong.closed).toEqual({ code: CLOSE_CODES.malformed, reason: 'the key does not match the room' });
+		metric(s, 'samen_frames_rejected_total{reason="forbidden"} 1');
+		// Nor did it become a member on the way.
+		const device = await rawClient(s.url);
+		joinWithKey(device, BOX);
+		expect(await device.next('joined')).toEqual({ type: 'joined', room: BOX.room, peers: [] });
+	});
+
+	it('refuses a signature replayed from another socket, or made over another room, operation, id or data', async () => {
+		const s = await server();
+		const device = await member(s);
+		deposit(device, BOX, item('item-0001'));
+		await device.next('deposited');
+		// The room's public key is no secret (every join carries it): a thief joins with it.
+		const thief = await member(s, BOX, BOX_B);
+		const mine = <T extends Parameters<typeof signMailboxOp>[2]>(op: T) => signMailboxOp(BOX.auth, thief.self, op);
+		const sent = [
+			// Frames the device signed for its own socket, replayed.
+			signMailboxOp(BOX.auth, device.self, { type: 'take', room: BOX.room, ids: ['item-0001'] }),
+			signMailboxOp(BOX.auth, device.self, { type: 'deposit', room: BOX.room, ...item('item-0001', 'B'.repeat(60)) }),
+			// Signatures for this socket, but over other data: another item, id, room or operation.
+			{ ...mine({ type: 'deposit', room: BOX.room, ...item('item-0001') }), data: 'B'.repeat(60) },
+			{ ...mine({ type: 'deposit', room: BOX.room, ...item('item-0002') }), id: 'item-0001' },
+			{ ...mine({ type: 'take', room: BOX.room, ids: ['item-0002'] }), ids: ['item-0001'] },
+			{ ...mine({ type: 'take', room: BOX.room, ids: ['item-0001'] }), ids: ['item-0001', 'item-0002'] },
+			{ ...signMailboxOp(BOX_B.auth, thief.self, { type: 'take', room: BOX_B.room, ids: ['item-0001'] }), room: BOX.room },
+			{ ...signMailboxOp(BOX_B.auth, thief.self, { type: 'take', room: BOX.room, ids: ['item-0001'] }) },
+			{ type: 'take', room: BOX.room, ids: ['item-0001'], sig: mine({ type: 'deposit', room: BOX.room, ...item('item-0001') }).sig },
+			// Not a signature at all, though well-formed.
+			{ type: 'take', room: BOX.room, ids: ['item-0001'], sig: 'A'.repeat(86) }
+		];
+		for (const frame of sent) thief.send(frame);
+		await settled(thief);
+		expect(errors(thief).map((frame) => (frame.type === 'error' ? frame.code : ''))).toEqual(sent.map(() => 'forbidden'));
+		expect(errors(thief)[1]).toEqual({
+			type: 'error',
+			code: 'forbidden',
+			message: 'the signature is not the room key’s, for this connection and operation',
+			id: 'item-0001'
+		});
+		metric(s, `samen_frames_rejected_total{reason="forbidden"} ${sent.length}`);
+		expect(await waiting(s, BOX)).toEqual([item('item-0001')]);
+		expect(thief.ws.readyState).toBe(WebSocket.OPEN);
+	});
+
+	it('treats a key or signature of the wrong shape as malformed, and parses the well-formed ones both ways', () => {
+		const self = '0123456789abcdef';
+		const join = { type: 'join', room: BOX.room, key: BOX.key };
+		expect(parseClientFrame(JSON.stringify(join))).toEqual(join);
+		const signed = signMailboxOp(BOX.auth, self, { type: 'deposit', room: BOX.room, ...item('item-0001') });
+		expect(parseClientFrame(JSON.stringify(signed))).toEqual(signed);
+		for (const key of [BOX.key.slice(1), BOX.key + 'A', 42, '', null]) {
+			expect(() => parseClientFrame(JSON.stringify({ ...join, key })), String(key)).toThrow('bad room key');
+		}
+		for (const sig of [signed.sig!.slice(1), signed.sig + 'A', 'A'.repeat(85) + '=', 7, null]) {
+			expect(() => parseClientFrame(JSON.stringify({ ...signed, sig })), String(sig)).toThrow('bad signature');
+			expect(() => parseClientFrame(JSON.stringify({ type: 'take', room: BOX.room, ids: [], sig })), String(sig)).toThrow('bad signature');
+		}
+		const refused = { type: 'error', code: 'forbidden', message: 'no', id: 'item-0001' };
+		expect(parseServerFrame(JSON.stringify(refused))).toEqual(refused);
+	});
+
+	it('a device’s SignalingClient signs its deposits and takes; without the room key it sends neither', async () => {
+		const s = await server();
+		const device = new SignalingClient(signalingUrlFor(s.url), (url) => new WebSocket(url) as unknown as WebSocketLike);
+		const keyless = new SignalingClient(signalingUrlFor(s.url), (url) => new WebSocket(url) as unknown as WebSocketLike);
+		try {
+			device.join(BOX.room, BOX.auth);
+			keyless.join(BOX.room);
+			await until(() => device.status === 'online' && keyless.status === 'online', 'both online');
+			expect(await device.deposit(BOX.room, item('item-0001'))).toBe(true);
+			expect(await keyless.deposit(BOX.room, item('item-0002'))).toBe(false);
+			keyless.take(BOX.room, ['item-0001']);
+			expect(await waiting(s, BOX)).toEqual([item('item-0001')]);
+			device.take(BOX.room, ['item-0001']);
+			await until(() => s.metrics().includes('\nsamen_mailbox_items 0\n'), 'the item taken');
+			// Neither sent anything the server refused.
+			expect(s.metrics()).not.toMatch(/reason="forbidden"/);
+		} finally {
+			device.close();
+			keyless.close();
+		}
 	});
 });
 

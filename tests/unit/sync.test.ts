@@ -125,7 +125,8 @@ describe('the mailbox, for devices that are never online together', () => {
 		const network = new MemoryNetwork();
 		const [primary] = (await threeLinkedDevices(network)) as [Session, Session, Session];
 		const room = primary.trust.currentEpoch.room;
-		const intruder = network.transport(room);
+		// The mailbox takes deposits only under the room key: this one has it, but not the mailbox key.
+		const intruder = network.transport(room, primary.trust.currentEpoch.roomAuth);
 		intruder.connect();
 		intruder.mailbox.deposit({ id: 'forged-entry-1', data: new Uint8Array(80) });
 		intruder.close();

@@ -112,6 +112,15 @@ export function generateSigningKeyPair(): KeyPair {
 	return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
 }
 
+/**
+ * The Ed25519 key pair whose 32-byte secret seed is `seed` (a derived key, such as an epoch's room
+ * key): the same seed always gives the same pair.
+ */
+export function signingKeyPairFromSeed(seed: Uint8Array): KeyPair {
+	requireKey(seed);
+	return { secretKey: seed.slice(), publicKey: ed25519.getPublicKey(seed) };
+}
+
 /** The public half of a stored key pair, recomputed so that a damaged record cannot pair mismatched halves. */
 export function signingPublicKeyOf(secretKey: Uint8Array): Uint8Array {
 	requireKey(secretKey);

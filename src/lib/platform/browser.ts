@@ -5,7 +5,7 @@ import * as idb from 'lib0/indexeddb';
 import type { Platform } from '../session';
 import { IndexedDbDocumentStore, IndexedDbKeyValueStore } from '../storage/indexeddb';
 import { SignalingClient, signalingUrlFor } from '../transport/signaling-client';
-import { WebRtcTransport, type PeerFactory } from '../transport/webrtc';
+import { CONNECT_TIMEOUT_MS, WebRtcTransport, type PeerFactory } from '../transport/webrtc';
 
 export interface BrowserPlatform extends Platform {
 	signaling: SignalingClient;
@@ -31,7 +31,7 @@ export function browserPlatform(): BrowserPlatform {
 		signaling,
 		records: new IndexedDbKeyValueStore(),
 		documents: new IndexedDbDocumentStore(),
-		transport: (room) => new WebRtcTransport(room, signaling, createPeer),
+		transport: (room, auth) => new WebRtcTransport(room, signaling, createPeer, CONNECT_TIMEOUT_MS, auth),
 		clock: () => Date.now(),
 		wipe: wipeBrowserStorage
 	};

@@ -1,10 +1,16 @@
 /**
  * An in-memory network for tests and benchmarks. Optional chaos reorders and duplicates messages
  * so that the layers above prove they converge without the ordering a data channel gives.
+ *
+ * Its mailbox keeps the signaling server's rule (./signaling-protocol.ts): a transport that joined
+ * with the room's key signs each deposit and take for its own peer id, and the network checks the
+ * signature against that key; any other deposit or take changes nothing. (A key that does not
+ * hash to the room is ignored here; the server closes the socket.)
  */
+import { fromBase64Url, toBase64Url } from '../crypto';
 import { Emitter } from '../util/emitter';
-import { MAX_MAILBOX_ITEM_BYTES } from './signaling-protocol';
-import type { MailboxEntry, PeerId, RoomMailbox, Transport, TransportEvents, TransportStatus } from './types';
+import { MAX_MAILBOX_ITEM_BYTES, roomIdForKey, signMailboxOp, verifyMailboxOp, type MailboxOp } from './signaling-protocol';
+import type { MailboxEntry, PeerId, RoomAuth, RoomMailbox, Transport, TransportEvents, TransportStatus } from './types';
 
 export interface Chaos {
 	/** Probability that a message is delivered twice. */
@@ -17,15 +23,26 @@ export interface Chaos {
 export class MemoryNetwork {
 	private readonly rooms = new Map<string, Set<MemoryTransport>>();
 	private readonly mailboxes = new Map<string, Map<string, Uint8Array>>();
+	/** The room key each transport joined with, when it hashes to the transport's room. */
+	private readonly roomKeys = new WeakMap<MemoryTransport, Uint8Array>();
 	private counter = 0;
+
+	/** Deposits and takes refused for want of the room key's signature, as the server counts them. */
+	mailboxRefusals = 0;
 
 	/** Items one room's mailbox holds before it refuses more. */
 	mailboxItemsPerRoom = Number.POSITIVE_INFINITY;
 
 	constructor(readonly chaos?: Chaos) {}
 
-	transport(room: string): MemoryTransport {
-		return new MemoryTransport(this, room, `mem-${++this.counter}`);
+	/** A transport into `room`; with the room's `auth`, one that may use the room's mailbox. */
+	transport(room: string, auth?: RoomAuth): MemoryTransport {
+		return new MemoryTransport(this, room, `mem-${++this.counter}`, auth);
+	}
+
+	/** @internal */ presentKey(transport: MemoryTransport, auth: RoomAuth | undefined): void {
+		if (auth && roomIdForKey(auth.publicKey) === transport.room) this.roomKeys.set(transport, auth.publicKey);
+		else this.roomKeys.delete(transport);
 	}
 
 	/** @internal */ join(transport: MemoryTransport): void {
@@ -41,6 +58,26 @@ export class MemoryNetwork {
 		}
 		const waiting = [...(this.mailboxes.get(transport.room) ?? [])].map(([id, data]) => ({ id, data: data.slice() }));
 		if (waiting.length > 0) queueMicrotask(() => transport.mailboxArrived(waiting));
+	}
+
+	/** @internal */ deposit(from: MemoryTransport, op: Extract<MailboxOp, { type: 'deposit' }>): boolean {
+		if (!this.signedByRoomKey(from, op)) return false;
+		const box = this.mailboxFor(from.room);
+		if (!box.has(op.id) && box.size >= this.mailboxItemsPerRoom) return false;
+		box.set(op.id, fromBase64Url(op.data));
+		return true;
+	}
+
+	/** @internal */ take(from: MemoryTransport, op: Extract<MailboxOp, { type: 'take' }>): void {
+		if (!this.signedByRoomKey(from, op)) return;
+		for (const id of op.ids) this.mailboxFor(from.room).delete(id);
+	}
+
+	private signedByRoomKey(from: MemoryTransport, op: MailboxOp): boolean {
+		const key = this.roomKeys.get(from);
+		if (op.room === from.room && key && verifyMailboxOp(key, from.id, op)) return true;
+		this.mailboxRefusals++;
+		return false;
 	}
 
 	/** @internal */ mailboxFor(room: string): Map<string, Uint8Array> {
@@ -81,27 +118,30 @@ export class MemoryTransport extends Emitter<TransportEvents> implements Transpo
 		deposit: async ({ id, data }) => {
 			// The server refuses an item over its limit, or past the room's; so does this stand-in for it.
 			if (this.status !== 'online' || data.length > MAX_MAILBOX_ITEM_BYTES) return false;
-			const box = this.network.mailboxFor(this.room);
-			if (!box.has(id) && box.size >= this.network.mailboxItemsPerRoom) return false;
-			box.set(id, data.slice());
-			return true;
+			return this.network.deposit(this, this.signed({ type: 'deposit', room: this.room, id, data: toBase64Url(data) }));
 		},
-		take: (ids) => {
-			for (const id of ids) this.network.mailboxFor(this.room).delete(id);
-		}
+		take: (ids) => this.network.take(this, this.signed({ type: 'take', room: this.room, ids }))
 	};
 
 	constructor(
 		private readonly network: MemoryNetwork,
 		readonly room: string,
-		readonly id: PeerId
+		readonly id: PeerId,
+		private readonly auth?: RoomAuth
 	) {
 		super();
 	}
 
 	connect(): void {
+		// The key goes with the join, ahead of what listeners deposit once they hear 'online'.
+		this.network.presentKey(this, this.auth);
 		this.setStatus('online');
 		this.network.join(this);
+	}
+
+	/** `op` signed for this transport's peer id, as SignalingClient signs it for its socket; unsigned without the key. */
+	private signed<T extends MailboxOp>(op: T): T {
+		return this.auth ? signMailboxOp(this.auth, this.id, op) : op;
 	}
 
 	send(peer: PeerId, data: Uint8Array): void {

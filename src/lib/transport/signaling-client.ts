@@ -1,11 +1,16 @@
 /**
  * A device's connection to the signaling server: one WebSocket shared by every room the device is
  * in, reconnecting with exponential backoff and rejoining its rooms. Protocol: ./signaling-protocol.ts.
+ * A room joined with its RoomAuth is joined with its key, and every deposit and take in it is
+ * signed for the socket of the moment; in a room joined without, the mailbox refuses both, so they
+ * are not sent.
  */
+import { toBase64Url } from '../crypto';
 import { Emitter } from '../util/emitter';
 import {
 	parseServerFrame,
 	SIGNALING_PATH,
+	signMailboxOp,
 	takeFrames,
 	type ClientFrame,
 	type ServerFrame,
@@ -13,7 +18,7 @@ import {
 	type MailboxItem,
 	type SignalData
 } from './signaling-protocol';
-import type { TransportStatus } from './types';
+import type { RoomAuth, TransportStatus } from './types';
 
 /** The part of the WebSocket API used here; the browser's and the `ws` package's both fit. */
 export interface WebSocketLike {
@@ -57,7 +62,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 	/** Frames from the server that did not parse; they are dropped. */
 	rejectedFrames = 0;
 	private socket?: WebSocketLike;
-	private readonly rooms = new Set<string>();
+	/** The rooms to be in, each with what lets this device use its mailbox. */
+	private readonly rooms = new Map<string, RoomAuth | undefined>();
 	private attempt = 0;
 	private retryTimer?: ReturnType<typeof setTimeout>;
 	private closed = false;
@@ -71,10 +77,11 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 		super();
 	}
 
-	join(room: string): void {
-		this.rooms.add(room);
+	/** Joins `room`, and stays in it across reconnections; with `auth`, as one that may use its mailbox. */
+	join(room: string, auth?: RoomAuth): void {
+		this.rooms.set(room, auth);
 		this.ensureSocket();
-		if (this.socket?.readyState === OPEN) this.send({ type: 'join', room });
+		if (this.socket?.readyState === OPEN) this.sendJoin(room, auth);
 	}
 
 	leave(room: string): void {
@@ -88,10 +95,13 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
 	/**
 	 * Leaves a sealed frame for the room. Resolves true once the server says it stored it; false when
-	 * it refused it, the socket closed first, or no answer came in time (the caller keeps its data).
+	 * it refused it, the socket closed first, no answer came in time (the caller keeps its data), or
+	 * the room was joined without its key (nothing is sent).
 	 */
 	deposit(room: string, item: MailboxItem): Promise<boolean> {
-		if (this.socket?.readyState !== OPEN) return Promise.resolve(false);
+		const auth = this.rooms.get(room);
+		const self = this.self;
+		if (this.socket?.readyState !== OPEN || !auth || !self) return Promise.resolve(false);
 		const key = `${room}/${item.id}`;
 		this.pendingDeposits.get(key)?.(false);
 		return new Promise<boolean>((resolve) => {
@@ -102,14 +112,16 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 				resolve(stored);
 			};
 			this.pendingDeposits.set(key, settle);
-			this.send({ type: 'deposit', room, ...item });
+			this.send(signMailboxOp(auth, self, { type: 'deposit', room, ...item }));
 		});
 	}
 
 	/** Deletes the items from the room's mailbox, in as many frames as the server's limits need. */
 	take(room: string, ids: string[]): void {
-		if (this.socket?.readyState !== OPEN) return;
-		for (const frame of takeFrames(room, ids)) this.send(frame);
+		const auth = this.rooms.get(room);
+		const self = this.self;
+		if (this.socket?.readyState !== OPEN || !auth || !self) return;
+		for (const frame of takeFrames(room, ids)) if (frame.type === 'take') this.send(signMailboxOp(auth, self, frame));
 	}
 
 	close(): void {
@@ -166,7 +178,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 				this.iceServers = frame.iceServers;
 				this.attempt = 0;
 				// Joins go first, so that what a listener sends on 'online' reaches rooms it is in.
-				for (const room of this.rooms) this.send({ type: 'join', room });
+				for (const [room, auth] of this.rooms) this.sendJoin(room, auth);
 				this.setStatus('online');
 				break;
 			case 'joined':
@@ -187,7 +199,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 				break;
 			case 'error':
 				// A refused deposit is its depositor's to keep; other refusals need nothing beyond the next join.
-				if (frame.code === 'mailbox-full' && frame.id) for (const room of this.rooms) this.pendingDeposits.get(`${room}/${frame.id}`)?.(false);
+				if ((frame.code === 'mailbox-full' || frame.code === 'forbidden') && frame.id) {
+					for (const room of this.rooms.keys()) this.pendingDeposits.get(`${room}/${frame.id}`)?.(false);
+				}
 				break;
 		}
 	}
@@ -197,6 +211,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 		const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** this.attempt++);
 		const delay = ceiling / 2 + Math.random() * (ceiling / 2);
 		this.retryTimer = setTimeout(() => this.ensureSocket(), delay);
+	}
+
+	private sendJoin(room: string, auth: RoomAuth | undefined): void {
+		this.send(auth ? { type: 'join', room, key: toBase64Url(auth.publicKey) } : { type: 'join', room });
 	}
 
 	private send(frame: ClientFrame): void {

@@ -4,7 +4,7 @@
  * id is an opaque string derived on the devices, and a peer id is random per connection.
  *
  *   server → client  {"type":"welcome","self":P,"iceServers":[…]}        on connect; STUN/TURN to use
- *   client → server  {"type":"join","room":R}
+ *   client → server  {"type":"join","room":R}                            or {"type":"join","room":R,"key":K}
  *   server → client  {"type":"joined","room":R,"peers":[P…]}            who was there before you
  *   server → others  {"type":"peer-joined","room":R,"peer":P}
  *   client → server  {"type":"signal","room":R,"to":P,"data":D}         D: an SDP offer/answer or ICE candidate
@@ -12,21 +12,40 @@
  *   client → server  {"type":"leave","room":R}
  *   server → others  {"type":"peer-left","room":R,"peer":P}              also when a socket closes
  *   server → client  {"type":"error","code":C,"message":M}              a signal to a peer that has gone,
- *                                                                        or a deposit the mailbox cannot take
+ *                                                                        a deposit the mailbox cannot take,
+ *                                                                        a mailbox operation without the key
  *
  * The blind mailbox holds sealed frames for a room until a device of the room takes them:
- *   client → server  {"type":"deposit","room":R,"id":I,"data":B}        B: base64url ciphertext; member of R only
+ *   client → server  {"type":"deposit","room":R,"id":I,"data":B,"sig":G}   B: base64url ciphertext
  *   server → client  {"type":"deposited","room":R,"id":I}               the deposit is stored; a refused one gets
  *                                                                        {"type":"error","code":"mailbox-full","message":M,"id":I}
  *   server → client  {"type":"mailbox","room":R,"items":[{"id":I,"data":B}…]}   after "joined", in pages
- *   client → server  {"type":"take","room":R,"ids":[I…]}                 deletes what the device has applied
+ *   client → server  {"type":"take","room":R,"ids":[I…],"sig":G}         deletes what the device has applied
+ *
+ * The room is a capability. An account room's id is the hash of an Ed25519 public key K that only
+ * devices holding the epoch's secret can derive (../identity/epochs.ts): R = roomIdForKey(K) =
+ * hex of the first 16 bytes of SHA-256("samen/v1/room-id" ‖ K). A device joins with K (base64url,
+ * 32 bytes); the server keeps K for that connection's membership when it hashes to R, and closes
+ * the socket with 4400 ("malformed") when it does not: no honest client sends such a join.
+ * Every deposit and take carries G, an Ed25519 signature by K's secret half under the purpose
+ * MAILBOX_OP_PURPOSE (../crypto sign: purpose ‖ 0x00 ‖ message) over mailboxOpMessage():
+ *   deposit  "deposit\n" S "\n" R "\n" I "\n" ‖ SHA-256(B as ASCII)
+ *   take     "take\n" S "\n" R "\n" I1 "\n" … In "\n"
+ * where S is the connection's own peer id (welcome.self), so that a signature made for one socket
+ * is worth nothing on another, and for no other room, operation, id or data. The server checks G
+ * against the K given at join; a deposit or take from a member that joined without K, without G,
+ * or with a G that does not verify changes nothing and is answered with
+ *   server → client  {"type":"error","code":"forbidden","message":M,"id":I}   (no "id" for a take)
+ * Joining without a key stays allowed (the link handshake meets in random rooms with no mailbox):
+ * such a member signals and is handed the room's sealed items, but can neither deposit nor take.
  *
  * A deposit carries between MIN_MAILBOX_ITEM_BYTES (a sealed empty value) and MAX_MAILBOX_ITEM_BYTES
- * of sealed data; anything else is malformed. The server bounds what it keeps (per room: bytes and
- * items; per server: bytes) and answers a deposit past a bound with the error "mailbox-full". It
- * hands a room's items out with mailboxPages(), in frames of at most MAILBOX_PAGE_BYTES of JSON
- * text, half of what a client parses, however many and however small the items; a client takes
- * with takeFrames(), at most TAKE_IDS_PER_FRAME ids a frame.
+ * of sealed data; anything else is malformed, as is a key that is not 32 bytes or a signature that
+ * is not 64. The server bounds what it keeps (per room: bytes and items; per server: bytes) and
+ * answers a deposit past a bound with the error "mailbox-full". It hands a room's items out with
+ * mailboxPages(), in frames of at most MAILBOX_PAGE_BYTES of JSON text, half of what a client
+ * parses, however many and however small the items; a client takes with takeFrames(), at most
+ * TAKE_IDS_PER_FRAME ids a frame, each signed.
  *
  * Frames the server will not take close the socket with a code and a reason (CLOSE_CODES); the
  * client reconnects with backoff. A server going down for a restart closes with 1012.
@@ -34,6 +53,8 @@
  * The newcomer of a room starts the WebRTC offer to each peer it finds there, so two peers never
  * offer to each other at once.
  */
+import { concatBytes, fromBase64Url, hash, sign, signingKeyPairFromSeed, toBase64Url, toHex, verify } from '../crypto';
+import type { RoomAuth } from './types';
 
 export const SIGNALING_PATH = '/signal';
 /** The largest sealed frame one deposit may carry, before base64url. */
@@ -42,6 +63,13 @@ export const MAX_MAILBOX_ITEM_BYTES = 32 * 1024;
 export const MIN_MAILBOX_ITEM_BYTES = 24 + 16;
 const ITEM_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 const BASE64URL_PATTERN = /^[A-Za-z0-9_-]+$/;
+/** A room's Ed25519 public key: 32 bytes as base64url. */
+const ROOM_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** An Ed25519 signature: 64 bytes as base64url. */
+const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{86}$/;
+/** Labels the room key's signatures: it signs mailbox operations and nothing else. */
+export const MAILBOX_OP_PURPOSE = 'samen/v1/mailbox-op';
+const ROOM_ID_LABEL = 'samen/v1/room-id';
 /** The largest frame either side parses; a server may set a lower limit. */
 export const MAX_SIGNALING_FRAME_BYTES = 256 * 1024;
 /**
@@ -87,11 +115,14 @@ export interface MailboxItem {
 }
 
 export type ClientFrame =
-	| { type: 'join'; room: string }
+	| { type: 'join'; room: string; key?: string }
 	| { type: 'leave'; room: string }
 	| { type: 'signal'; room: string; to: string; data: SignalData }
-	| { type: 'deposit'; room: string; id: string; data: string }
-	| { type: 'take'; room: string; ids: string[] };
+	| { type: 'deposit'; room: string; id: string; data: string; sig?: string }
+	| { type: 'take'; room: string; ids: string[]; sig?: string };
+
+/** A deposit or a take: the operations the room key signs. */
+export type MailboxOp = Extract<ClientFrame, { type: 'deposit' | 'take' }>;
 
 export type ServerFrame =
 	| { type: 'welcome'; self: string; iceServers: IceServer[] }
@@ -103,7 +134,42 @@ export type ServerFrame =
 	| { type: 'deposited'; room: string; id: string }
 	| { type: 'error'; code: SignalingErrorCode; message: string; id?: string };
 
-export type SignalingErrorCode = 'malformed' | 'too-large' | 'not-in-room' | 'mailbox-full';
+export type SignalingErrorCode = 'malformed' | 'too-large' | 'not-in-room' | 'mailbox-full' | 'forbidden';
+
+const ascii = new TextEncoder();
+
+/** The account room id that belongs to a room public key: hex of the first 16 bytes of SHA-256("samen/v1/room-id" ‖ key). */
+export function roomIdForKey(publicKey: Uint8Array): string {
+	return toHex(hash(ascii.encode(ROOM_ID_LABEL), publicKey).subarray(0, 16));
+}
+
+/** The room's auth from its 32-byte key seed: the public key, and a signer bound to MAILBOX_OP_PURPOSE. */
+export function roomAuthFromSeed(seed: Uint8Array): RoomAuth {
+	const { publicKey, secretKey } = signingKeyPairFromSeed(seed);
+	return { publicKey, sign: (message) => sign(secretKey, MAILBOX_OP_PURPOSE, message) };
+}
+
+/**
+ * What the room key signs for `op` sent over the connection whose peer id is `self`. Every field is
+ * drawn from [A-Za-z0-9_-] (ids, rooms) or hex (peer ids), so newlines separate them unambiguously.
+ */
+export function mailboxOpMessage(self: string, op: MailboxOp): Uint8Array {
+	if (op.type === 'deposit') {
+		return concatBytes(ascii.encode(`deposit\n${self}\n${op.room}\n${op.id}\n`), hash(ascii.encode(op.data)));
+	}
+	return ascii.encode(['take', self, op.room, ...op.ids].map((field) => `${field}\n`).join(''));
+}
+
+/** `op` with its signature, for the connection whose peer id is `self`. */
+export function signMailboxOp<T extends MailboxOp>(auth: RoomAuth, self: string, op: T): T & { sig: string } {
+	return { ...op, sig: toBase64Url(auth.sign(mailboxOpMessage(self, op))) };
+}
+
+/** Whether `op`, as sent over the connection `self`, carries a signature by the room key `publicKey`. */
+export function verifyMailboxOp(publicKey: Uint8Array, self: string, op: MailboxOp): boolean {
+	if (op.sig === undefined) return false;
+	return verify(publicKey, MAILBOX_OP_PURPOSE, mailboxOpMessage(self, op), fromBase64Url(op.sig));
+}
 
 export function isMailboxItem(value: unknown): value is MailboxItem {
 	const item = value as MailboxItem;
@@ -208,13 +274,23 @@ function parseObject(text: string): Record<string, unknown> {
 	return value as Record<string, unknown>;
 }
 
+/** A mailbox operation's `sig` field: absent (refused later as forbidden), or 64 bytes of base64url. */
+function signature(sig: unknown): { sig?: string } {
+	if (sig === undefined) return {};
+	if (typeof sig !== 'string' || !SIGNATURE_PATTERN.test(sig)) throw new SignalingFrameError('malformed', 'bad signature');
+	return { sig };
+}
+
 export function parseClientFrame(text: string): ClientFrame {
 	const frame = parseObject(text);
 	if (!isRoomId(frame.room)) throw new SignalingFrameError('malformed', 'bad room id');
 	switch (frame.type) {
 		case 'join':
+			if (frame.key === undefined) return { type: 'join', room: frame.room };
+			if (typeof frame.key !== 'string' || !ROOM_KEY_PATTERN.test(frame.key)) throw new SignalingFrameError('malformed', 'bad room key');
+			return { type: 'join', room: frame.room, key: frame.key };
 		case 'leave':
-			return { type: frame.type, room: frame.room };
+			return { type: 'leave', room: frame.room };
 		case 'signal':
 			if (!isPeerId(frame.to) || !isSignalData(frame.data)) throw new SignalingFrameError('malformed', 'bad signal');
 			return { type: 'signal', room: frame.room, to: frame.to, data: frame.data };
@@ -225,7 +301,7 @@ export function parseClientFrame(text: string): ClientFrame {
 			if (base64UrlDecodedLength(item.data.length) < MIN_MAILBOX_ITEM_BYTES) {
 				throw new SignalingFrameError('malformed', `a mailbox item is at least ${MIN_MAILBOX_ITEM_BYTES} sealed bytes`);
 			}
-			return { type: 'deposit', room: frame.room, ...item };
+			return { type: 'deposit', room: frame.room, ...item, ...signature(frame.sig) };
 		}
 		case 'take':
 			if (
@@ -235,7 +311,7 @@ export function parseClientFrame(text: string): ClientFrame {
 			) {
 				throw new SignalingFrameError('malformed', 'bad mailbox ids');
 			}
-			return { type: 'take', room: frame.room, ids: frame.ids as string[] };
+			return { type: 'take', room: frame.room, ids: frame.ids as string[], ...signature(frame.sig) };
 		default:
 			throw new SignalingFrameError('malformed', 'unknown frame type');
 	}

@@ -24,11 +24,24 @@ export type TransportEvents = {
 	mailbox: MailboxEntry[];
 };
 
+/**
+ * What lets a device use its room's mailbox: the room's public key, whose hash is the room id, and
+ * a signer that holds the secret half (./signaling-protocol.ts, "The room is a capability"). It
+ * signs only mailbox operations: the purpose label is bound inside `sign`.
+ */
+export interface RoomAuth {
+	readonly publicKey: Uint8Array;
+	sign(message: Uint8Array): Uint8Array;
+}
+
 /** A store-and-forward box for the room, for when no peer is there to take a message. */
 export interface RoomMailbox {
-	/** True once the mailbox stored the entry; false when it refused it or could not be reached. */
+	/**
+	 * True once the mailbox stored the entry; false when it refused it (full, or this transport has
+	 * not the room's key) or could not be reached.
+	 */
 	deposit(entry: MailboxEntry): Promise<boolean>;
-	/** Deletes entries this device has applied. */
+	/** Deletes entries this device has applied; nothing without the room's key. */
 	take(ids: string[]): void;
 }
 

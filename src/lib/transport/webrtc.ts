@@ -11,6 +11,9 @@
  * A connection that fails or does not open within CONNECT_TIMEOUT_MS (a busy page, a lost
  * candidate, a network change) is tried again, with exponential backoff, for as long as the peer is
  * in the room: by the side that started it, so two sides never offer to each other at once.
+ *
+ * With the room's RoomAuth, the transport joins with the room key and may use the room's mailbox;
+ * without it (the link handshake's rooms), the mailbox refuses its deposits and takes.
  */
 import type SimplePeer from 'simple-peer';
 import { Emitter } from '../util/emitter';
@@ -18,7 +21,7 @@ import { FramingError, isPing, isPong, PING, PONG, Reassembler, splitMessage } f
 import type { SignalingClient } from './signaling-client';
 import type { SignalData } from './signaling-protocol';
 import { fromBase64Url, toBase64Url } from '../crypto';
-import type { PeerId, RoomMailbox, Transport, TransportEvents, TransportStatus } from './types';
+import type { PeerId, RoomAuth, RoomMailbox, Transport, TransportEvents, TransportStatus } from './types';
 
 export type PeerFactory = (options: SimplePeer.Options) => SimplePeer.Instance;
 
@@ -58,7 +61,8 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 		private readonly room: string,
 		private readonly signaling: SignalingClient,
 		private readonly createPeer: PeerFactory,
-		private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS
+		private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS,
+		private readonly auth?: RoomAuth
 	) {
 		super();
 	}
@@ -125,7 +129,7 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 				}
 			})
 		);
-		this.signaling.join(this.room);
+		this.signaling.join(this.room, this.auth);
 		this.heartbeat = setInterval(() => this.checkLiveness(), PING_INTERVAL_MS);
 	}
 
