@@ -77,3 +77,13 @@ describe('before the handshake', () => {
 		expect(victim.authenticatedPeers).toEqual([]);
 	});
 });
+
+describe('large frames', () => {
+	it('seal and open a sync message of several MiB in one frame', () => {
+		const key = randomBytes(32);
+		const body = new Uint8Array(3 * 1024 * 1024).map((_, i) => i % 253);
+		const frame = readSessionFrame(writeDataFrame(key, 9n, KIND_APPLICATION, body));
+		if (frame.type !== FRAME_DATA) throw new Error('expected data');
+		expect(Buffer.compare(openDataFrame(key, frame).body, body)).toBe(0);
+	});
+});

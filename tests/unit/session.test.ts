@@ -276,3 +276,15 @@ void generateDeviceKeys;
 void MemoryKeyValueStore;
 void epochKeys;
 export type { PeerId };
+
+describe('history larger than one Noise message', () => {
+	it('a month of more than 64 KiB reaches a newly linked device whole', async () => {
+		const network = new MemoryNetwork();
+		const [primary, phone] = await linkedAccount(network, 1);
+		open.push(primary!, phone!);
+		for (let i = 0; i < 300; i++) await primary!.chats.send('self', `${i} ${'y'.repeat(300)}`);
+		primary!.connect();
+		phone!.connect();
+		await until([phone!], () => texts(phone!).length === 300);
+	});
+});

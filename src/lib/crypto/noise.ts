@@ -79,6 +79,11 @@ function nonceFor(counter: bigint | number): Uint8Array {
 	return nonce;
 }
 
+/**
+ * Seals with a transport key at an explicit counter. Unlike a Noise transport message, what Samen
+ * seals this way is not limited to 65,535 bytes: the data channel's own framing carries it (up to
+ * 64 MiB, ../transport/framing.ts), and ChaCha20-Poly1305 allows far more under one nonce.
+ */
 export function encryptAt(
 	key: Uint8Array,
 	counter: bigint | number,
@@ -86,7 +91,6 @@ export function encryptAt(
 	plaintext: Uint8Array
 ): Uint8Array {
 	requireLength(key, KEY_BYTES, 'a key');
-	if (plaintext.length + TAG_BYTES > MAX_NOISE_MESSAGE_BYTES) throw new NoiseError('the message is too long');
 	return chacha20poly1305(key, nonceFor(counter), associated).encrypt(plaintext);
 }
 
@@ -98,7 +102,6 @@ export function decryptAt(
 	ciphertext: Uint8Array
 ): Uint8Array {
 	requireLength(key, KEY_BYTES, 'a key');
-	if (ciphertext.length > MAX_NOISE_MESSAGE_BYTES) throw new NoiseError('the message is too long');
 	if (ciphertext.length < TAG_BYTES) throw new NoiseError('the message is too short');
 	const nonce = nonceFor(counter);
 	try {
