@@ -39,6 +39,8 @@ const link = await receiver.getByTestId('link-text').inputValue();
 await sender.goto(`${url}/settings/link`);
 await sender.getByTestId('paste-link').fill(link);
 await sender.getByTestId('use-link').click();
+// Both users confirm the code: the new device first, then the primary.
+await receiver.getByTestId('confirm-code').click();
 await sender.getByTestId('confirm-link').click();
 await receiver.getByTestId('chat-self').waitFor();
 for (const page of [sender, receiver]) {
