@@ -234,26 +234,32 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	private openRoom(keys: EpochKeys, syncs: boolean): RoomConnection {
 		const transport = this.platform.transport(keys.room, keys.roomAuth);
 		const channel = new SecureChannel(transport, this.sessionPolicy(keys));
+		// Whether this is the current epoch's room is asked each time: a room becomes a former epoch's
+		// while it is open, and from then on nothing there is applied (a removed device may write there).
+		const isCurrent = () => keys.epoch === this.trust.currentEpoch.epoch;
 		const mailbox = new RoomMailbox(
 			transport,
 			keys,
 			{
-				update: (topic, update) => (syncs ? this.applyFromMailbox(topic, update) : Promise.resolve(false)),
+				update: (topic, update) => (isCurrent() ? this.applyFromMailbox(topic, update) : Promise.resolve(false)),
 				introduction: (introduction) => this.trust.consider(introduction)
 			},
-			syncs
+			isCurrent
 		);
 		const room: RoomConnection = { keys, transport, channel, mailbox };
 		if (syncs) room.detachSync = this.engine.attach(channel, (peer) => peer.account === this.trust.accountId);
+		const online = () => {
+			// A former epoch's room keeps the newest list for devices that were away.
+			if (!isCurrent() || this.trust.isPrimary) mailbox.depositIntroduction(this.trust.introduction());
+			if (isCurrent()) this.scheduleDeposit();
+		};
 		transport.on('status', (status) => {
-			if (status === 'online') {
-				// A former epoch's room keeps the newest list for devices that were away.
-				if (!syncs || this.trust.isPrimary) mailbox.depositIntroduction(this.trust.introduction());
-				if (syncs) this.scheduleDeposit();
-			}
+			if (status === 'online') online();
 			this.changed();
 		});
 		transport.connect();
+		// A room opened while this device is already online (a new epoch) hears no 'online'.
+		if (transport.status === 'online') queueMicrotask(online);
 		return room;
 	}
 

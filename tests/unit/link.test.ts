@@ -169,7 +169,30 @@ describe('linking a device', () => {
 		expect(primary.devices).toHaveLength(1);
 	});
 
-	it('works once: a second primary with the same code is refused, by a refusal only the new device can make', async () => {
+	it('takes the new device off the list again when the link fails after the primary listed it', async () => {
+		const network = new MemoryNetwork();
+		const primary = await primaryWithHistory(network);
+		let newDeviceNow = Date.now();
+		const platform = memoryPlatform(network);
+		const invitation = new LinkInvitation('Phone', 'phone', platform.transport, () => newDeviceNow);
+		invitation.start();
+		const approval = new LinkApproval(invitation.payload, primary, (room) => network.transport(room), () => Date.now());
+		approval.start();
+		await Promise.all([nextState(approval, 'confirm'), nextState(invitation, 'confirm')]);
+		invitation.confirm();
+		await settle();
+		approval.confirm();
+		// The primary listed the device and sent the account; on the new device the code ran out meanwhile.
+		expect(primary.devices).toHaveLength(2);
+		newDeviceNow += LINK_TTL_MS + 1000;
+		expect(await nextState(invitation, 'failed')).toEqual({ kind: 'failed', error: 'expired' });
+		expect(await nextState(approval, 'failed')).toEqual({ kind: 'failed', error: 'expired' });
+		expect(primary.devices).toHaveLength(1);
+		expect(primary.trust.deviceList.former.map((device) => device.name)).toEqual(['Phone']);
+		expect(primary.trust.currentEpoch.epoch).toBe(2);
+	});
+
+	it('works once: a second primary with the same code is refused, by a refusal that needs the code’s secret', async () => {
 		const network = new MemoryNetwork();
 		const primary = await primaryWithHistory(network);
 		const other = await Session.createAccount(memoryPlatform(network), 'Eve', 'Eve laptop');

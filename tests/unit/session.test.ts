@@ -4,7 +4,8 @@ import { leavingMap } from '../../src/lib/account/document';
 import { writeLeavingNote } from '../../src/lib/protocol/trust';
 import { epochKeys, type EpochKeys } from '../../src/lib/identity/epochs';
 import { generateDeviceKeys } from '../../src/lib/identity/device-keys';
-import { INTRODUCTION_ENTRY_ID, openMailboxEntry } from '../../src/lib/protocol/mailbox-entry';
+import * as Y from 'yjs';
+import { INTRODUCTION_ENTRY_ID, openMailboxEntry, sealMailboxEntry } from '../../src/lib/protocol/mailbox-entry';
 import { Session } from '../../src/lib/session';
 import { MemoryKeyValueStore } from '../../src/lib/storage/memory';
 import { MemoryNetwork, type MemoryTransport } from '../../src/lib/transport/memory';
@@ -140,6 +141,35 @@ describe('logging a device out', () => {
 		expect(phone.devices.map((d) => d.name)).toEqual(['Laptop', 'Phone 1']);
 		await phone.chats.send('self', 'after the tablet left');
 		await until([primary], () => texts(primary).includes('after the tablet left'));
+	});
+
+	it('what a removed device leaves in its former room\'s mailbox is never applied by a device that moved on', async () => {
+		const network = new MemoryNetwork();
+		const sessions = await linkedAccount(network, 2, { connected: true });
+		open.push(...sessions);
+		const [primary, phone, removed] = sessions as [Session, Session, Session];
+		await primary.chats.send('self', 'this month');
+		await until([phone], () => texts(phone).includes('this month'));
+		const oldKeys = removed.trust.currentEpoch;
+		primary.removeDevice(removed.self.id);
+		await until([phone], () => phone.trust.currentEpoch.epoch === 2);
+		// With every key it had, the removed device writes a message into the former room's mailbox.
+		const forged = new Y.Doc();
+		const month = new Date().toISOString().slice(0, 7);
+		forged.getMap('messages').set('forged-1', { id: 'forged-1', chatId: 'self', author: phone.self.id, text: 'injected after removal', sentAt: Date.now() });
+		const writer = network.transport(oldKeys.room, oldKeys.roomAuth);
+		writer.connect();
+		const sealed = sealMailboxEntry(oldKeys.mailboxKey, oldKeys.room, { kind: 'update', topic: `chat/self/${month}`, update: Y.encodeStateAsUpdate(forged) });
+		expect(await writer.mailbox.deposit({ id: 'forged-entry-01', data: sealed })).toBe(true);
+		writer.close();
+		// The phone's link to the server drops and comes back: the former room, still open as a
+		// handover room, hands it the mailbox again. Nothing in it is applied.
+		const handover = (phone as unknown as { handover: { transport: MemoryTransport }[] }).handover[0]!.transport;
+		handover.close();
+		handover.connect();
+		await settle(100);
+		expect(texts(phone)).not.toContain('injected after removal');
+		expect(texts(primary)).not.toContain('injected after removal');
 	});
 
 	it('a removed device that kept every key opens nothing written after, and cannot find or join the new room', async () => {

@@ -162,8 +162,7 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 
 	/** A newly linked device, from the signed statements its link bundle carried. Throws TrustFormatError. */
 	static async join(records: KeyValueStore, keys: DeviceKeys, clock: Clock, deviceList: Uint8Array, heartbeat: Uint8Array): Promise<AccountTrust> {
-		const list = readSignedDeviceList(deviceList);
-		const secret = openEpochBox(list, keys);
+		const { list, secret } = checkJoin(keys, clock(), deviceList, heartbeat);
 		const now = clock();
 		const record: TrustRecord = {
 			deviceList: toBase64Url(deviceList),
@@ -258,12 +257,11 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 			this.securityEvent('unsigned-list');
 			return false;
 		}
+		const events = this.record.events.length;
 		const listChanged = this.adoptDeviceList(parts.deviceList);
 		const heartbeatChanged = parts.heartbeat ? this.adoptHeartbeat(parts.heartbeat) : false;
-		if (listChanged || heartbeatChanged) {
-			void this.save();
-			this.emit('changed', undefined);
-		}
+		if (listChanged || heartbeatChanged || this.record.events.length !== events) void this.save();
+		if (listChanged || heartbeatChanged) this.emit('changed', undefined);
 		return listChanged || heartbeatChanged;
 	}
 
@@ -314,7 +312,6 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 			const now = this.clock();
 			for (const epoch of this.record.epochs) epoch.retiredAt ??= now;
 			this.record.epochs.push({ epoch: list.epoch, secret: toBase64Url(secret) });
-			this.record.epochs = this.record.epochs.filter((epoch) => epoch.epoch === list.epoch || (epoch.retiredAt ?? now) >= now - HANDOVER_MS);
 		}
 		const known = new Set(this.list.devices.map((device) => device.id));
 		for (const device of list.devices) {
@@ -496,6 +493,12 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 		if (!this.isPrimary) throw new LinkRefusal('not-primary');
 	}
 
+	/** A former epoch's secret is kept only while its room hands over the newest list (30 days). */
+	private forgetOldEpochs(): void {
+		const since = this.clock() - HANDOVER_MS;
+		this.record.epochs = this.record.epochs.filter((epoch) => epoch.epoch === this.list.epoch || (epoch.retiredAt ?? since) >= since);
+	}
+
 	/** Waits for pending saves and stops saving: the device is about to delete its storage. */
 	async retire(): Promise<void> {
 		this.retired = true;
@@ -505,10 +508,26 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 	/** Writes the record; saves are chained so that the newest state is the one stored last. */
 	save(): Promise<void> {
 		if (this.retired) return this.saving;
+		this.forgetOldEpochs();
 		const snapshot = structuredClone(this.record);
 		this.saving = this.saving.then(() => this.records.set(RECORD, snapshot)).catch(() => undefined);
 		return this.saving;
 	}
+}
+
+/**
+ * What a new device checks before it says it joined: the list is signed by the key it names, lists
+ * this device, seals it the epoch's secret, and comes with a valid heartbeat of that account that is
+ * not from the future. Throws TrustFormatError.
+ */
+export function checkJoin(keys: DeviceKeys, now: number, deviceList: Uint8Array, heartbeat: Uint8Array): { list: DeviceList; secret: Uint8Array } {
+	const list = readSignedDeviceList(deviceList);
+	const secret = openEpochBox(list, keys);
+	const beat = readSignedHeartbeat(heartbeat);
+	if (!constantTimeEqual(beat.accountKey, list.accountKey) || beat.time > now + MAX_CLOCK_SKEW_MS) {
+		throw new TrustFormatError('the link bundle carried no valid heartbeat');
+	}
+	return { list, secret };
 }
 
 function issueList(

@@ -130,7 +130,8 @@ export class LinkApproval extends LinkSide<{ state: LinkState }> {
 		if (isFinished(this.state)) return;
 		try {
 			if (data[0] === LINK_REFUSED) {
-				// Only the new device knows the code's secret: the tag proves the refusal is its.
+				// The tag proves knowledge of the code's secret (the new device, or whoever saw its QR code):
+				// without it, the server or a stranger in the room cannot end this link.
 				if (this.peer === undefined && readTagged(data, LINK_REFUSED, this.payload.secret, this.payload.publicKey)) {
 					this.finish({ kind: 'failed', error: 'used' });
 				}
@@ -153,16 +154,26 @@ export class LinkApproval extends LinkSide<{ state: LinkState }> {
 				readSignal(LINK_DONE, this.channel.key, data);
 				this.finish({ kind: 'linked', deviceName: this.request!.name });
 			} else if (data[0] === LINK_DECLINE) {
-				const reason = readDecline(this.channel.key, data);
-				// The new device refused what was already listed: take it off the list again.
-				if (this.linkedId) this.authority.removeDevice(this.linkedId);
-				this.finish({ kind: 'failed', error: reason });
+				this.finish({ kind: 'failed', error: readDecline(this.channel.key, data) });
 			}
 		} catch (error) {
 			if (!(error instanceof LinkError)) throw error;
 			// Before a channel exists, garbage may come from anyone in the room; the real device may still answer.
 			if (this.channel && peer === this.peer) this.finish({ kind: 'failed', error: 'tampered' });
 		}
+	}
+
+	/**
+	 * A link that fails after the new device was put on the list takes it off again (a new key
+	 * epoch): whatever the new device received, it is not a device of the account.
+	 */
+	protected override finish(state: LinkState): void {
+		if (state.kind === 'failed' && this.linkedId) {
+			const id = this.linkedId;
+			this.linkedId = undefined;
+			this.authority.removeDevice(id);
+		}
+		super.finish(state);
 	}
 
 	private send(write: (key: Uint8Array) => Uint8Array): void {

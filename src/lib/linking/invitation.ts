@@ -3,6 +3,7 @@
  * account only after its own user confirmed the code and the primary sent the signed device list.
  */
 import { agree, generateAgreementKeyPair, randomBytes, toHex, type KeyPair } from '../crypto';
+import { checkJoin } from '../identity/account-trust';
 import { generateDeviceKeys, type DeviceKeys } from '../identity/device-keys';
 import {
 	deriveLinkChannel,
@@ -25,7 +26,7 @@ import {
 	writeTagged,
 	type LinkChannel
 } from '../protocol/link';
-import { readSignedDeviceList, type DeviceKind } from '../protocol/trust';
+import type { DeviceKind } from '../protocol/trust';
 import type { JoinedAccount } from '../session';
 import type { Transport } from '../transport/types';
 import type { Clock } from '../util/clock';
@@ -128,13 +129,12 @@ export class LinkInvitation extends LinkSide<{ state: LinkState; joined: JoinedA
 		// The primary sends the bundle only after this side confirmed; anything else is not the protocol.
 		if (this.state.kind !== 'confirm' || !this.state.confirmed) throw new LinkError('tampered');
 		if (this.clock() > this.expiresAt) return this.expire();
-		let listed = false;
+		// Everything this device will rely on is checked before it tells the primary it joined.
 		try {
-			listed = readSignedDeviceList(bundle.deviceList).devices.some((device) => device.id === this.deviceKeys.id);
+			checkJoin(this.deviceKeys, this.clock(), bundle.deviceList, bundle.heartbeat);
 		} catch {
-			listed = false;
+			throw new LinkError('tampered');
 		}
-		if (!listed) throw new LinkError('tampered');
 		this.transport?.send(peer, writeSignal(LINK_DONE, this.channel!.key));
 		this.emit('joined', { keys: this.deviceKeys, accountName: bundle.accountName, deviceList: bundle.deviceList, heartbeat: bundle.heartbeat });
 		this.finish({ kind: 'linked', deviceName: this.deviceName });

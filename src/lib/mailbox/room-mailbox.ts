@@ -41,11 +41,11 @@ export class RoomMailbox {
 		private readonly keys: EpochKeys,
 		private readonly handlers: MailboxHandlers,
 		/**
-		 * Whether this device takes what it handled. Not in a former epoch's room: the changes there
-		 * are for devices still on that epoch, and this device does not apply them (a removed device
-		 * could have written them).
+		 * Whether this device takes what it handled, asked each time. Not in a former epoch's room:
+		 * the changes there are for devices still on that epoch, and this device does not apply them
+		 * (a removed device could have written them).
 		 */
-		private readonly takes = true
+		private readonly takes: () => boolean = () => true
 	) {
 		this.stop = transport.on('mailbox', (entries) => {
 			this.receiving = this.receiving.then(() => this.receive(entries));
@@ -102,7 +102,7 @@ export class RoomMailbox {
 			// The introduction stays for the devices still away.
 			if (entry.id !== INTRODUCTION_ENTRY_ID) taken.push(entry.id);
 		}
-		if (this.takes) this.transport.mailbox?.take(taken);
+		if (this.takes()) this.transport.mailbox?.take(taken);
 	}
 
 	/** Keeps a part until its group is complete; returns the ids to take once it was applied. */

@@ -37,8 +37,11 @@ export const MAX_DEVICES = 5;
 export const MAX_FORMER_DEVICES = 32;
 export const MAX_DEVICE_NAME_LENGTH = 64;
 const MAX_EPOCH_BOX_BYTES = 256;
-/** A device list with every field at its largest, rounded up: the reader refuses anything longer. */
-export const MAX_DEVICE_LIST_BYTES = 8 * 1024;
+/**
+ * A device list with every field at its largest (names of 64 characters of 3 UTF-8 bytes each, 32
+ * former devices), rounded up: about 9.5 KiB. The reader refuses anything longer.
+ */
+export const MAX_DEVICE_LIST_BYTES = 16 * 1024;
 export const MAX_HEARTBEAT_BYTES = 128;
 export const MAX_INTRODUCTION_BYTES = MAX_DEVICE_LIST_BYTES + MAX_HEARTBEAT_BYTES + 16;
 
