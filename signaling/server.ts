@@ -10,7 +10,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_CODES, SIGNALING_PATH, type ServerFrame } from '../src/lib/transport/signaling-protocol';
+import { CLOSE_CODES, SIGNALING_PATH, writeServerFrame, type ServerFrame } from '../src/lib/transport/signaling-protocol';
 import { DEFAULT_LIMITS, type Limits, type ServerConfig } from './config';
 import { MemoryDirectory, type Directory } from './directory';
 import { MemoryMailbox, type MailboxStore } from './mailbox';
@@ -116,7 +116,7 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 			rooms: new Map(),
 			pending: Promise.resolve(),
 			send(frame: ServerFrame) {
-				if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+				if (ws.readyState === ws.OPEN) ws.send(writeServerFrame(frame));
 			}
 		};
 		rooms.connect(connection);

@@ -781,3 +781,19 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
 		await new Promise((resolve) => setTimeout(resolve, 10));
 	}
 }
+
+describe('signaling frames, written and read', () => {
+	it('write/read pairs round-trip, and each side refuses to write what the other would not read', async () => {
+		const { writeClientFrame, writeServerFrame, parseClientFrame, parseServerFrame, MAX_CLIENT_FRAME_BYTES, MAX_SIGNALING_FRAME_BYTES, SignalingFrameError } = await import(
+			'../../src/lib/transport/signaling-protocol'
+		);
+		const join = { type: 'join' as const, room: ROOM };
+		expect(parseClientFrame(writeClientFrame(join))).toEqual(join);
+		const joined = { type: 'joined' as const, room: ROOM, peers: ['0123456789abcdef'] };
+		expect(parseServerFrame(writeServerFrame(joined))).toEqual(joined);
+		const bigSignal = { type: 'signal' as const, room: ROOM, to: '0123456789abcdef', data: { sdp: 'x'.repeat(MAX_CLIENT_FRAME_BYTES) } };
+		expect(() => writeClientFrame(bigSignal)).toThrow(SignalingFrameError);
+		const bigPage = { type: 'mailbox' as const, room: ROOM, items: [{ id: 'item-0001', data: 'A'.repeat(MAX_SIGNALING_FRAME_BYTES) }] };
+		expect(() => writeServerFrame(bigPage)).toThrow(SignalingFrameError);
+	});
+});

@@ -12,6 +12,7 @@ import {
 	SIGNALING_PATH,
 	signMailboxOp,
 	takeFrames,
+	writeClientFrame,
 	type ClientFrame,
 	type ServerFrame,
 	type IceServer,
@@ -61,6 +62,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 	iceServers: IceServer[] = [];
 	/** Frames from the server that did not parse; they are dropped. */
 	rejectedFrames = 0;
+	/** Frames this device did not send because a server would not take them. */
+	refusedWrites = 0;
 	private socket?: WebSocketLike;
 	/** The rooms to be in, each with what lets this device use its mailbox. */
 	private readonly rooms = new Map<string, RoomAuth | undefined>();
@@ -112,7 +115,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 				resolve(stored);
 			};
 			this.pendingDeposits.set(key, settle);
-			this.send(signMailboxOp(auth, self, { type: 'deposit', room, ...item }));
+			if (!this.send(signMailboxOp(auth, self, { type: 'deposit', room, ...item }))) settle(false);
 		});
 	}
 
@@ -217,8 +220,17 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 		this.send(auth ? { type: 'join', room, key: toBase64Url(auth.publicKey) } : { type: 'join', room });
 	}
 
-	private send(frame: ClientFrame): void {
-		this.socket?.send(JSON.stringify(frame));
+	/** Sends `frame`; false (nothing sent) when it is larger than a server takes. */
+	private send(frame: ClientFrame): boolean {
+		let text: string;
+		try {
+			text = writeClientFrame(frame);
+		} catch {
+			this.refusedWrites++;
+			return false;
+		}
+		this.socket?.send(text);
+		return true;
 	}
 
 	private setStatus(status: TransportStatus): void {

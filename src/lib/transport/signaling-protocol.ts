@@ -260,6 +260,23 @@ function isSignalData(value: unknown): value is SignalData {
 	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The largest frame a client writes: the server's default limit (MAX_FRAME_BYTES). */
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+
+/** A client frame's text; throws SignalingFrameError('too-large') past what a server takes by default. */
+export function writeClientFrame(frame: ClientFrame): string {
+	const text = JSON.stringify(frame);
+	if (text.length > MAX_CLIENT_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
+	return text;
+}
+
+/** A server frame's text; throws SignalingFrameError('too-large') past what a client parses. */
+export function writeServerFrame(frame: ServerFrame): string {
+	const text = JSON.stringify(frame);
+	if (text.length > MAX_SIGNALING_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
+	return text;
+}
+
 function parseObject(text: string): Record<string, unknown> {
 	if (text.length > MAX_SIGNALING_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
 	let value: unknown;
