@@ -296,8 +296,7 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 			return false;
 		}
 		if (!list.devices.some((device) => device.id === this.keys.id)) {
-			this.record.deviceList = toBase64Url(bytes);
-			this.list = list;
+			// Not adopted: this device holds no secret of the list's epoch and is about to keep nothing.
 			this.logOut(list.deleted ? 'account-deleted' : 'removed');
 			return true;
 		}

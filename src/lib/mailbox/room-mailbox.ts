@@ -48,7 +48,12 @@ export class RoomMailbox {
 		private readonly takes: () => boolean = () => true
 	) {
 		this.stop = transport.on('mailbox', (entries) => {
-			this.receiving = this.receiving.then(() => this.receive(entries));
+			// A page that fails as a whole (the device is being wiped meanwhile) is counted; the next one is still handled.
+			this.receiving = this.receiving
+				.then(() => this.receive(entries))
+				.catch(() => {
+					this.rejected += entries.length;
+				});
 		});
 	}
 
