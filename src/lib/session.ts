@@ -113,7 +113,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	private readonly syncedPeers = new Map<string, string>();
 	private outbox!: Outbox;
 	private depositTimer?: ReturnType<typeof setTimeout>;
-	private depositing = false;
+	/** The deposit under way, if any. */
+	private deposit?: Promise<boolean>;
 	private changeQueued = false;
 	private checkTimer?: ReturnType<typeof setInterval>;
 	private connected = false;
@@ -336,7 +337,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	depositNow(): void {
 		clearTimeout(this.depositTimer);
 		this.depositTimer = undefined;
-		void this.depositOwed();
+		void this.depositOwed().then((stored) => stored && this.scheduleDeposit());
 	}
 
 	/** Gathers bursts of changes into one deposit. */
@@ -344,7 +345,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		if (this.depositTimer !== undefined || this.outbox.isEmpty) return;
 		this.depositTimer = setTimeout(() => {
 			this.depositTimer = undefined;
-			void this.depositOwed();
+			// Changes made while a deposit was under way go in the next one.
+			void this.depositOwed().then((stored) => stored && this.scheduleDeposit());
 		}, DEPOSIT_DELAY_MS);
 	}
 
@@ -352,18 +354,15 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	 * While any device of the account is away, leaves what this device owes in the mailbox: each
 	 * document's changes since it was last delivered, whoever wrote them.
 	 */
-	private async depositOwed(): Promise<void> {
+	/** Deposits what is owed; while a deposit is under way, resolves with that one. True when all was stored. */
+	private depositOwed(): Promise<boolean> {
+		if (this.deposit) return this.deposit;
 		const mailbox = this.current?.mailbox;
-		if (!mailbox?.online || this.outbox.isEmpty || this.depositing) return;
-		this.depositing = true;
-		let stored = false;
-		try {
-			stored = await this.depositEach(mailbox);
-		} finally {
-			this.depositing = false;
-		}
-		// Changes made while the deposit was under way go in the next one.
-		if (stored) this.scheduleDeposit();
+		if (!mailbox?.online || this.outbox.isEmpty) return Promise.resolve(this.outbox.isEmpty);
+		this.deposit = this.depositEach(mailbox).finally(() => {
+			this.deposit = undefined;
+		});
+		return this.deposit;
 	}
 
 	/** A refused deposit stays owed: shown as waiting, tried again on the next timer or change. */
@@ -415,7 +414,12 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	async close(): Promise<void> {
 		clearTimeout(this.depositTimer);
 		this.depositTimer = undefined;
-		if (this.connected && !this.wiped) await this.depositOwed();
+		// What is owed leaves before the connection closes: a deposit under way first, then the rest.
+		if (this.connected && !this.wiped) {
+			for (let round = 0; round < 3 && !this.outbox.isEmpty; round++) {
+				if (!(await this.depositOwed())) break;
+			}
+		}
 		this.disconnect();
 		await this.engine.close();
 		await this.outbox.flushed();
