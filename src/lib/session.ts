@@ -271,7 +271,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			prologue: concatBytes(new TextEncoder().encode('samen/v1/session'), new TextEncoder().encode(keys.room)),
 			introduction: () => this.trust.introduction(),
 			admit: (_peer, remoteStaticKey, introduction) => {
-				this.trust.consider(introduction);
+				this.trust.consider(introduction, 'peer');
 				if (this.trust.loggedOut) return undefined;
 				const device = this.trust.deviceByAgreementKey(remoteStaticKey);
 				if (!device || device.id === this.keys.id) {

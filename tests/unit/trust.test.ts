@@ -80,7 +80,7 @@ describe('the signed device list', () => {
 		expect(primary.securityEvents.map((event) => event.kind)).toEqual(expect.arrayContaining(['foreign-list', 'unsigned-list']));
 	});
 
-	it('adopts a newer list, refuses a replayed older one and logs it', async () => {
+	it('adopts a newer list, refuses a replayed older one and logs it when it comes from the mailbox', async () => {
 		const { primary, companion } = await primaryAndCompanion(Date.now);
 		const older = primary.introduction();
 		const third = generateDeviceKeys();
@@ -88,6 +88,9 @@ describe('the signed device list', () => {
 		expect(companion.consider(primary.introduction())).toBe(true);
 		expect(companion.deviceList.version).toBe(3);
 		expect(companion.notices.map((notice) => notice.name)).toEqual(['Tablet']);
+		// A peer that was away shows the list it still has: refused, and no alarm.
+		expect(companion.consider(older, 'peer')).toBe(false);
+		expect(companion.securityEvents).toEqual([]);
 		expect(companion.consider(older)).toBe(false);
 		expect(companion.deviceList.version).toBe(3);
 		expect(companion.securityEvents[0]?.kind).toBe('older-list');

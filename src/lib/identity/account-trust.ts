@@ -245,8 +245,13 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 		return this.list.devices.find((device) => constantTimeEqual(device.agreeKey, agreeKey));
 	}
 
-	/** Adopts whatever newer signed statements `introduction` carries; true when anything changed. */
-	consider(introduction: Uint8Array): boolean {
+	/**
+	 * Adopts whatever newer signed statements `introduction` carries; true when anything changed.
+	 * `from` says where it came from: a peer that was away shows the older list it still holds, which
+	 * is normal (it gets this device's newer one in turn); an older list in the mailbox, where only the
+	 * primary writes the current room's introduction, is worth a security event.
+	 */
+	consider(introduction: Uint8Array, from: 'peer' | 'mailbox' = 'mailbox'): boolean {
 		if (this.record.loggedOut) return false;
 		// Devices that agree send this device its own introduction: nothing to verify again.
 		if (constantTimeEqual(introduction, this.introduction())) return false;
@@ -258,7 +263,7 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 			return false;
 		}
 		const events = this.record.events.length;
-		const listChanged = this.adoptDeviceList(parts.deviceList);
+		const listChanged = this.adoptDeviceList(parts.deviceList, from === 'mailbox');
 		const heartbeatChanged = parts.heartbeat ? this.adoptHeartbeat(parts.heartbeat) : false;
 		if (listChanged || heartbeatChanged || this.record.events.length !== events) void this.save();
 		if (listChanged || heartbeatChanged) this.emit('changed', undefined);
@@ -271,7 +276,7 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 		void this.save();
 	}
 
-	private adoptDeviceList(bytes: Uint8Array): boolean {
+	private adoptDeviceList(bytes: Uint8Array, olderIsSuspect: boolean): boolean {
 		let list: DeviceList;
 		try {
 			list = readSignedDeviceList(bytes);
@@ -284,7 +289,7 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 			return false;
 		}
 		if (list.version < this.list.version) {
-			this.securityEvent('older-list');
+			if (olderIsSuspect) this.securityEvent('older-list');
 			return false;
 		}
 		if (list.version === this.list.version) {
