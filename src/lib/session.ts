@@ -89,6 +89,8 @@ export type SessionEvents = { changed: void; 'logged-out': LogoutReason };
 const RECORD_DEVICE_KEYS = 'device-keys';
 const ACTIVITY_INTERVAL_MS = 60 * 60 * 1000;
 const CHECK_INTERVAL_MS = 60 * 1000;
+/** How long a companion that logs itself out waits for its leaving note to reach the mailbox. */
+const LEAVING_DEPOSIT_TIMEOUT_MS = 10_000;
 /** How long changes gather before they are deposited together. */
 const DEPOSIT_DELAY_MS = 50;
 /** Time for the last messages (a new device list, a leaving note) to leave before a device wipes itself. */
@@ -449,7 +451,13 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		if (this.trust.isPrimary) return this.deleteAccount();
 		this.leaving = true;
 		leavingMap(this.account).set(this.keys.id, toBase64Url(this.trust.leavingNote()));
-		await new Promise((resolve) => setTimeout(resolve, DELETE_GRACE_MS));
+		// Connected devices get the note by sync; for those away it goes to the mailbox, acknowledged.
+		clearTimeout(this.depositTimer);
+		this.depositTimer = undefined;
+		await Promise.all([
+			Promise.race([this.depositOwed(), new Promise((resolve) => setTimeout(resolve, LEAVING_DEPOSIT_TIMEOUT_MS))]),
+			new Promise((resolve) => setTimeout(resolve, DELETE_GRACE_MS))
+		]);
 		this.trust.logOut('self');
 	}
 

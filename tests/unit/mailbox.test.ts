@@ -164,3 +164,18 @@ describe('a deposit the mailbox refuses', () => {
 		await until([phone], () => texts(phone).includes('waits for room'));
 	});
 });
+
+describe('a companion that logs itself out while the primary is away', () => {
+	it('leaves its signed note in the mailbox, and the primary frees its place when it comes back', async () => {
+		const network = new MemoryNetwork();
+		const [p, a] = await closedAccount(network, 1);
+		const phone = await reopen(a!);
+		const loggedOut = new Promise((resolve) => phone.on('logged-out', resolve));
+		await phone.logOut();
+		expect(await loggedOut).toBe('self');
+		open.delete(phone);
+		const primary = await reopen(p!);
+		await until([primary], () => primary.devices.length === 1);
+		expect(primary.trust.deviceList.former.map((device) => device.name)).toEqual(['Phone 1']);
+	});
+});
