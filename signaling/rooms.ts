@@ -186,6 +186,8 @@ export class Rooms {
 	/** The room's items, in pages that every client parses (MAILBOX_PAGE_BYTES). */
 	private async handOutMailbox(to: Connection, room: string): Promise<void> {
 		for (const page of mailboxPages(room, await this.mailbox.list(room))) to.send(page);
+		// The device then knows it has everything that waited for it, also when nothing did.
+		to.send({ type: 'mailbox-end', room });
 	}
 
 	private async leave(connection: Connection, room: string): Promise<void> {

@@ -63,6 +63,8 @@ export interface ConnectionState {
 	syncedPeers: number;
 	/** Changes some device of the account may not have yet, neither sent to it nor left in the mailbox. */
 	undelivered: boolean;
+	/** This device holds what the others left for it: a connected device synced with it, or, alone, the mailbox handled. */
+	historySynced: boolean;
 }
 
 /** What a new device takes from a finished link handshake. */
@@ -245,7 +247,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			keys,
 			{
 				update: (topic, update) => (isCurrent() ? this.applyFromMailbox(topic, update) : Promise.resolve(false)),
-				introduction: (introduction) => this.trust.consider(introduction)
+				introduction: (introduction) => this.trust.consider(introduction),
+				caughtUp: () => this.changed()
 			},
 			isCurrent
 		);
@@ -561,7 +564,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			// Two tabs of one device are one device.
 			peers: new Set(this.engine.peers.map((peer) => peer.device)).size,
 			syncedPeers: new Set(this.syncedPeers.values()).size,
-			undelivered: !this.outbox.isEmpty
+			undelivered: !this.outbox.isEmpty,
+			historySynced: this.syncedPeers.size > 0 || (this.engine.peers.length === 0 && !!this.current?.mailbox.caughtUp)
 		};
 	}
 

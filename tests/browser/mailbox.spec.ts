@@ -26,6 +26,8 @@ test('a message reaches a device that is never online at the same time as the wr
 		await phoneAgain.goto('/chat?id=self');
 		await expect(phoneAgain.getByTestId('messages')).toContainText('left for the phone while it was off');
 		await expect(phoneAgain.getByTestId('peers')).toHaveText('No other device connected');
+		// Alone, it still knows it has what the others left for it.
+		await expect(phoneAgain.getByTestId('sync')).toHaveText('History synced');
 	} finally {
 		await browser.close();
 	}

@@ -256,6 +256,23 @@ export function runTransportConformance(name: string, setup: TransportSetup, opt
 				expect(later.mailbox.map((entry) => entry.id)).toEqual([two.id]);
 			});
 
+			it('says when everything that waited was handed over, after the entries, and also when nothing waited', async () => {
+				const [writer, reader, empty] = await open(3);
+				writer.transport.connect();
+				await until('writer online', () => writer.transport.status === 'online');
+				expect(await writer.transport.mailbox!.deposit(one)).toBe(true);
+				const seen: string[] = [];
+				reader.transport.on('mailbox', (entries) => seen.push(...entries.map((entry) => entry.id)));
+				const ended = new Promise<string[]>((resolve) => reader.transport.on('mailbox-end', () => resolve([...seen])));
+				reader.transport.connect();
+				expect(await ended).toEqual([one.id]);
+				reader.transport.mailbox!.take([one.id]);
+				await new Promise((resolve) => setTimeout(resolve, 100));
+				const endedEmpty = new Promise<void>((resolve) => empty.transport.on('mailbox-end', () => resolve()));
+				empty.transport.connect();
+				await endedEmpty;
+			});
+
 			it('refuses a deposit or take from a transport that knows the room but not its key, and keeps what the room’s own left', async () => {
 				const [writer, later] = await open(2);
 				writer.transport.connect();

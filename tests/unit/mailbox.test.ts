@@ -66,6 +66,9 @@ describe('every change reaches every device, whichever are online together', () 
 		const tablet = await reopen(b!);
 		await until([tablet], () => texts(tablet).length === 2);
 		expect(texts(tablet)).toEqual(['m1 from the primary', 'm2 from the phone']);
+		// Alone, having handled the mailbox, it holds what the others left: its history is synced.
+		await until([tablet], () => tablet.connection.historySynced);
+		expect(tablet.connection.peers).toBe(0);
 	});
 
 	it('five devices, each opened alone in turn, twice: every device ends with every message in the same order', async () => {

@@ -23,6 +23,8 @@ export interface MailboxHandlers {
 	/** Applies a document update; false when it is not valid here. */
 	update(topic: string, update: Uint8Array): Promise<boolean>;
 	introduction(introduction: Uint8Array): void;
+	/** Everything that waited in the mailbox when this device joined has been handled. */
+	caughtUp?(): void;
 }
 
 /** Entries handled before yielding to the rest of the page. */
@@ -33,8 +35,10 @@ export class RoomMailbox {
 	rejected = 0;
 	/** Parts of updates still incomplete, by group; their entry ids are taken once the group is applied. */
 	private readonly groups = new Map<string, { parts: MailboxPart[]; ids: string[] }>();
-	private readonly stop: () => void;
+	private readonly stops: (() => void)[];
 	private receiving: Promise<void> = Promise.resolve();
+	/** Whether this device has handled everything the mailbox held when it last joined the room. */
+	caughtUp = false;
 
 	constructor(
 		private readonly transport: Transport,
@@ -47,18 +51,29 @@ export class RoomMailbox {
 		 */
 		private readonly takes: () => boolean = () => true
 	) {
-		this.stop = transport.on('mailbox', (entries) => {
-			// A page that fails as a whole (the device is being wiped meanwhile) is counted; the next one is still handled.
-			this.receiving = this.receiving
-				.then(() => this.receive(entries))
-				.catch(() => {
-					this.rejected += entries.length;
+		this.stops = [
+			transport.on('mailbox', (entries) => {
+				// A page that fails as a whole (the device is being wiped meanwhile) is counted; the next one is still handled.
+				this.receiving = this.receiving
+					.then(() => this.receive(entries))
+					.catch(() => {
+						this.rejected += entries.length;
+					});
+			}),
+			transport.on('mailbox-end', () => {
+				this.receiving = this.receiving.then(() => {
+					this.caughtUp = true;
+					this.handlers.caughtUp?.();
 				});
-		});
+			}),
+			transport.on('status', (status) => {
+				if (status !== 'online') this.caughtUp = false;
+			})
+		];
 	}
 
 	close(): void {
-		this.stop();
+		for (const stop of this.stops) stop();
 	}
 
 	get online(): boolean {

@@ -57,7 +57,7 @@ export class MemoryNetwork {
 			transport.peerArrived(other.id, true);
 		}
 		const waiting = [...(this.mailboxes.get(transport.room) ?? [])].map(([id, data]) => ({ id, data: data.slice() }));
-		if (waiting.length > 0) queueMicrotask(() => transport.mailboxArrived(waiting));
+		queueMicrotask(() => transport.mailboxArrived(waiting));
 	}
 
 	/** @internal */ deposit(from: MemoryTransport, op: Extract<MailboxOp, { type: 'deposit' }>): boolean {
@@ -169,7 +169,8 @@ export class MemoryTransport extends Emitter<TransportEvents> implements Transpo
 	}
 
 	/** @internal */ mailboxArrived(entries: MailboxEntry[]): void {
-		this.emit('mailbox', entries);
+		if (entries.length > 0) this.emit('mailbox', entries);
+		this.emit('mailbox-end', undefined);
 	}
 
 	/** @internal */ receive(peer: PeerId, data: Uint8Array): void {

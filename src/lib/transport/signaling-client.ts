@@ -40,6 +40,8 @@ export type SignalingEvents = {
 	'peer-left': { room: string; peer: string };
 	signal: { room: string; from: string; data: SignalData };
 	mailbox: { room: string; items: MailboxItem[] };
+	/** Every item that waited for this device in the room has been handed over. */
+	'mailbox-end': { room: string };
 	/** The server went away: every peer id it gave out is void. */
 	reset: void;
 };
@@ -196,6 +198,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 				break;
 			case 'mailbox':
 				if (this.rooms.has(frame.room)) this.emit('mailbox', { room: frame.room, items: frame.items });
+				break;
+			case 'mailbox-end':
+				if (this.rooms.has(frame.room)) this.emit('mailbox-end', { room: frame.room });
 				break;
 			case 'deposited':
 				this.pendingDeposits.get(`${frame.room}/${frame.id}`)?.(true);

@@ -20,6 +20,7 @@
  *   server → client  {"type":"deposited","room":R,"id":I}               the deposit is stored; a refused one gets
  *                                                                        {"type":"error","code":"mailbox-full","message":M,"id":I}
  *   server → client  {"type":"mailbox","room":R,"items":[{"id":I,"data":B}…]}   after "joined", in pages
+ *   server → client  {"type":"mailbox-end","room":R}                    after the last page (also when there is none)
  *   client → server  {"type":"take","room":R,"ids":[I…],"sig":G}         deletes what the device has applied
  *
  * The room is a capability. An account room's id is the hash of an Ed25519 public key K that only
@@ -131,6 +132,7 @@ export type ServerFrame =
 	| { type: 'peer-left'; room: string; peer: string }
 	| { type: 'signal'; room: string; from: string; data: SignalData }
 	| { type: 'mailbox'; room: string; items: MailboxItem[] }
+	| { type: 'mailbox-end'; room: string }
 	| { type: 'deposited'; room: string; id: string }
 	| { type: 'error'; code: SignalingErrorCode; message: string; id?: string };
 
@@ -361,6 +363,9 @@ export function parseServerFrame(text: string): ServerFrame {
 			if (isRoomId(frame.room) && Array.isArray(frame.items) && frame.items.every(isMailboxItem)) {
 				return { type: 'mailbox', room: frame.room, items: frame.items };
 			}
+			break;
+		case 'mailbox-end':
+			if (isRoomId(frame.room)) return { type: 'mailbox-end', room: frame.room };
 			break;
 		case 'deposited':
 			if (isRoomId(frame.room) && typeof frame.id === 'string' && ITEM_ID_PATTERN.test(frame.id)) return { type: 'deposited', room: frame.room, id: frame.id };

@@ -22,6 +22,8 @@ export type TransportEvents = {
 	status: TransportStatus;
 	/** Sealed frames that other devices of the room left while this one was away. */
 	mailbox: MailboxEntry[];
+	/** After joining: every entry that waited was handed over (in zero or more 'mailbox' events). */
+	'mailbox-end': void;
 };
 
 /**

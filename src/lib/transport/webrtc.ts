@@ -83,6 +83,9 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 			this.signaling.on('mailbox', ({ room, items }) => {
 				if (room === this.room) this.emit('mailbox', items.map(({ id, data }) => ({ id, data: fromBase64Url(data) })));
 			}),
+			this.signaling.on('mailbox-end', ({ room }) => {
+				if (room === this.room) this.emit('mailbox-end', undefined);
+			}),
 			this.signaling.on('reset', () => {
 				this.afterReset = true;
 			}),
