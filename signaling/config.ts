@@ -3,7 +3,7 @@
  * the server at start with a message that names the variable, rather than running half-configured.
  */
 import { readFileSync } from 'node:fs';
-import { isIceServer, type IceServer } from '../src/lib/transport/signaling-protocol';
+import { isIceServer, type IceServer, type IceTransportPolicy } from '../src/lib/transport/signaling-protocol';
 import { DEFAULT_MAILBOX_LIMITS, type MailboxLimits } from './mailbox';
 
 export interface Limits {
@@ -25,6 +25,8 @@ export interface ServerConfig {
 	allowedOrigins: string[] | 'same-origin' | 'any';
 	tls?: { cert: string; key: string };
 	iceServers: IceServer[];
+	/** 'relay': devices connect only through the TURN servers, so peers never learn each other's addresses. */
+	iceTransportPolicy: IceTransportPolicy;
 	limits: Limits;
 	mailbox: MailboxLimits;
 	/** Shared room directory for several processes; in this process's memory when absent. */
@@ -93,6 +95,14 @@ function readFile(name: string, path: string): string {
 	}
 }
 
+function iceTransportPolicy(raw: string | undefined, servers: IceServer[]): IceTransportPolicy {
+	if (raw === undefined || raw === '' || raw === 'all') return 'all';
+	if (raw !== 'relay') throw new ConfigError('ICE_TRANSPORT_POLICY must be "all" or "relay"');
+	const urls = servers.flatMap((server) => (Array.isArray(server.urls) ? server.urls : [server.urls]));
+	if (!urls.some((url) => /^turns?:/.test(url))) throw new ConfigError('ICE_TRANSPORT_POLICY=relay needs a TURN server in ICE_SERVERS');
+	return 'relay';
+}
+
 export function configFromEnv(env: Env = process.env): ServerConfig {
 	const certFile = env.TLS_CERT_FILE;
 	const keyFile = env.TLS_KEY_FILE;
@@ -104,6 +114,7 @@ export function configFromEnv(env: Env = process.env): ServerConfig {
 		allowedOrigins: !origins ? 'same-origin' : origins === '*' ? 'any' : origins.split(',').map((o) => o.trim().replace(/\/$/, '')),
 		tls: certFile && keyFile ? { cert: readFile('TLS_CERT_FILE', certFile), key: readFile('TLS_KEY_FILE', keyFile) } : undefined,
 		iceServers: iceServers(env.ICE_SERVERS),
+		iceTransportPolicy: iceTransportPolicy(env.ICE_TRANSPORT_POLICY, iceServers(env.ICE_SERVERS)),
 		redisUrl: redisUrl(env.REDIS_URL),
 		trustProxy: flag(env, 'TRUST_PROXY'),
 		mailbox: {

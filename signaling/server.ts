@@ -51,6 +51,7 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 	const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
 	const log = options.log ?? jsonLogger();
 	const iceServers = options.iceServers ?? [];
+	const iceTransportPolicy = options.iceTransportPolicy ?? 'all';
 	const allowedOrigins = options.allowedOrigins ?? 'same-origin';
 	const directory = options.directory ?? new MemoryDirectory();
 	const mailbox = options.mailbox ?? new MemoryMailbox();
@@ -150,7 +151,7 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 			const verdict = rooms.receive(connection, data.toString());
 			if (verdict) closeWith(ws, verdict);
 		});
-		connection.send({ type: 'welcome', self: connection.id, iceServers });
+		connection.send({ type: 'welcome', self: connection.id, iceServers, iceTransportPolicy });
 	}
 
 	/** Rooms counts what it refuses itself; limits enforced here are counted here. */

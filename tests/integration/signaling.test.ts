@@ -235,6 +235,13 @@ describe('signaling server: limits, at and just past each bound', () => {
 		expect(() => configFromEnv({ MAX_FRAME_BYTES: '-1' })).toThrow(new ConfigError('MAX_FRAME_BYTES must be a positive whole number, not "-1"'));
 		expect(() => configFromEnv({ ICE_SERVERS: '[{"url":1}]' })).toThrow(ConfigError);
 		expect(() => configFromEnv({ TLS_CERT_FILE: '/x' })).toThrow(/go together/);
+		expect(config.iceTransportPolicy).toBe('all');
+		const turn = '[{"urls":"turn:turn.example.org:3478","username":"u","credential":"p"}]';
+		expect(configFromEnv({ ICE_TRANSPORT_POLICY: 'relay', ICE_SERVERS: turn }).iceTransportPolicy).toBe('relay');
+		expect(() => configFromEnv({ ICE_TRANSPORT_POLICY: 'relay', ICE_SERVERS: '[{"urls":"stun:stun.example.org"}]' })).toThrow(
+			new ConfigError('ICE_TRANSPORT_POLICY=relay needs a TURN server in ICE_SERVERS')
+		);
+		expect(() => configFromEnv({ ICE_TRANSPORT_POLICY: 'only-relay', ICE_SERVERS: turn })).toThrow(new ConfigError('ICE_TRANSPORT_POLICY must be "all" or "relay"'));
 	});
 });
 

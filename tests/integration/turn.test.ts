@@ -85,6 +85,36 @@ function pattern(length: number, step: number): Uint8Array {
 }
 
 describe('through a real TURN server (coturn)', () => {
+	it('with the server set to relay only, devices with no setting of their own connect through the relay', async () => {
+		const relayServer = await startSignalingServer({ port: 0, host: '127.0.0.1', log: silentLogger, iceServers: [turn.iceServer], iceTransportPolicy: 'relay' });
+		cleanup.push(() => relayServer.close());
+		const a = nodeSignaling(relayServer.url);
+		const b = nodeSignaling(relayServer.url);
+		cleanup.push(() => a.close(), () => b.close());
+		const made: SimplePeer.Instance[] = [];
+		// The devices' own factory adds nothing: the policy comes from the server's welcome.
+		const plain: PeerFactory = (options) => {
+			const peer = nodePeer(options);
+			made.push(peer);
+			return peer;
+		};
+		const room = 'u'.repeat(32);
+		const left = new WebRtcTransport(room, a, plain);
+		const right = new WebRtcTransport(room, b, plain);
+		cleanup.push(() => left.close(), () => right.close());
+		const leftConnected = connected(left);
+		left.connect();
+		right.connect();
+		const toRight = await leftConnected;
+		const atRight = nextMessage(right);
+		left.send(toRight, new Uint8Array([7]));
+		expect(await atRight).toEqual(new Uint8Array([7]));
+		expect(a.iceTransportPolicy).toBe('relay');
+		const live = made.filter((peer) => peer.connected);
+		expect(live.length).toBeGreaterThan(0);
+		for (const peer of live) expect((await selectedPair(peer)).local.candidateType).toBe('relay');
+	});
+
 	it('connects two relay-only peers, moves messages both ways, and the bytes pass through the relay', async () => {
 		const a = nodeSignaling(server.url);
 		const b = nodeSignaling(server.url);

@@ -16,6 +16,7 @@ import {
 	type ClientFrame,
 	type ServerFrame,
 	type IceServer,
+	type IceTransportPolicy,
 	type MailboxItem,
 	type SignalData
 } from './signaling-protocol';
@@ -62,6 +63,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 	self?: string;
 	/** STUN/TURN servers the signaling server recommends; none means direct (host) candidates only. */
 	iceServers: IceServer[] = [];
+	/** 'relay' when the server asks devices to connect through TURN only. */
+	iceTransportPolicy: IceTransportPolicy = 'all';
 	/** Frames from the server that did not parse; they are dropped. */
 	rejectedFrames = 0;
 	/** Frames this device did not send because a server would not take them. */
@@ -181,6 +184,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 			case 'welcome':
 				this.self = frame.self;
 				this.iceServers = frame.iceServers;
+				this.iceTransportPolicy = frame.iceTransportPolicy ?? 'all';
 				this.attempt = 0;
 				// Joins go first, so that what a listener sends on 'online' reaches rooms it is in.
 				for (const [room, auth] of this.rooms) this.sendJoin(room, auth);

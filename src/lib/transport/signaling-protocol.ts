@@ -3,7 +3,9 @@
  * signaling server. The server only introduces peers of a room and forwards WebRTC signals; a room
  * id is an opaque string derived on the devices, and a peer id is random per connection.
  *
- *   server → client  {"type":"welcome","self":P,"iceServers":[…]}        on connect; STUN/TURN to use
+ *   server → client  {"type":"welcome","self":P,"iceServers":[…],"iceTransportPolicy":"all"|"relay"}
+ *                                                                        on connect; STUN/TURN to use, and whether
+ *                                                                        to connect through TURN only
  *   client → server  {"type":"join","room":R}                            or {"type":"join","room":R,"key":K}
  *   server → client  {"type":"joined","room":R,"peers":[P…]}            who was there before you
  *   server → others  {"type":"peer-joined","room":R,"peer":P}
@@ -97,6 +99,9 @@ export const CLOSE_CODES = {
 	tooManyConnections: 4430
 } as const;
 
+/** 'relay': connect only through TURN, so that peers never see each other's addresses. */
+export type IceTransportPolicy = 'all' | 'relay';
+
 /** A STUN or TURN server, as RTCPeerConnection takes it. */
 export interface IceServer {
 	urls: string | string[];
@@ -126,7 +131,7 @@ export type ClientFrame =
 export type MailboxOp = Extract<ClientFrame, { type: 'deposit' | 'take' }>;
 
 export type ServerFrame =
-	| { type: 'welcome'; self: string; iceServers: IceServer[] }
+	| { type: 'welcome'; self: string; iceServers: IceServer[]; iceTransportPolicy?: IceTransportPolicy }
 	| { type: 'joined'; room: string; peers: string[] }
 	| { type: 'peer-joined'; room: string; peer: string }
 	| { type: 'peer-left'; room: string; peer: string }
@@ -342,7 +347,9 @@ export function parseServerFrame(text: string): ServerFrame {
 		case 'welcome':
 			if (isPeerId(frame.self)) {
 				const iceServers = Array.isArray(frame.iceServers) ? frame.iceServers.filter(isIceServer) : [];
-				return { type: 'welcome', self: frame.self, iceServers };
+				// Anything but an explicit "relay" means direct connections are allowed, as before this setting.
+				const iceTransportPolicy: IceTransportPolicy = frame.iceTransportPolicy === 'relay' ? 'relay' : 'all';
+				return { type: 'welcome', self: frame.self, iceServers, iceTransportPolicy };
 			}
 			break;
 		case 'joined':

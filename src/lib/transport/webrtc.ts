@@ -174,7 +174,11 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 	}
 
 	private open(peerId: PeerId, initiator: boolean): Link {
-		const peer = this.createPeer({ initiator, trickle: true, config: { iceServers: this.signaling.iceServers } });
+		const peer = this.createPeer({
+			initiator,
+			trickle: true,
+			config: { iceServers: this.signaling.iceServers, iceTransportPolicy: this.signaling.iceTransportPolicy }
+		});
 		const now = Date.now();
 		const link: Link = { peer, initiator, connected: false, reassembler: new Reassembler(), queue: [], writing: false, lastHeard: now, openedAt: now };
 		this.links.set(peerId, link);
