@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pngToY4m } from './y4m';
 
+/** How long a camera test lets the scanner take to read the QR code (see `confirmCodes`). */
+export const CAMERA_READ_MS = 45_000;
+
 export const CHROMIUM_ARGS = [
 	'--no-sandbox',
 	'--disable-background-networking',
@@ -90,13 +93,17 @@ export async function approveByCamera(primary: Page, newDevice: Page): Promise<v
 	await primary.getByTestId('open-settings').click();
 	await primary.getByTestId('link-device').click();
 	await primary.getByTestId('scan-qr').click();
-	await confirmCodes(primary, newDevice);
+	await confirmCodes(primary, newDevice, CAMERA_READ_MS);
 }
 
-/** Both screens show the same code; each user says yes; the new device receives the account. */
-export async function confirmCodes(primary: Page, newDevice: Page): Promise<void> {
+/**
+ * Both screens show the same code; each user says yes; the new device receives the account.
+ * `codeWithinMs`: how long the primary may take to get to the code. Through the camera that is
+ * html5-qrcode reading frames on a busy two-core machine, which has taken over 15 s in CI.
+ */
+export async function confirmCodes(primary: Page, newDevice: Page, codeWithinMs = 15_000): Promise<void> {
 	const primaryCode = primary.getByTestId('link-code');
-	await expect(primaryCode).toHaveText(/^\d{3} \d{3}$/);
+	await expect(primaryCode).toHaveText(/^\d{3} \d{3}$/, { timeout: codeWithinMs });
 	await expect(newDevice.getByTestId('link-code')).toHaveText((await primaryCode.textContent())!);
 	await expect(newDevice.getByText('Does your primary device show this code?')).toBeVisible();
 	await newDevice.getByTestId('confirm-code').click();

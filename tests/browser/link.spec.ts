@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import {
 	approveByPaste,
+	CAMERA_READ_MS,
 	cameraFile,
 	confirmCodes,
 	createAccount,
@@ -31,7 +32,7 @@ test('link by camera: the primary scans the QR the new device shows', async ({ b
 		await expect(primary.page.locator('#scanner video')).toHaveCount(0);
 		await primary.page.getByTestId('scan-qr').click();
 		// Nothing is pasted: the only way to the codes is the camera reading the QR.
-		await confirmCodes(primary.page, fresh.page);
+		await confirmCodes(primary.page, fresh.page, CAMERA_READ_MS);
 
 		await expect(fresh.page.getByTestId('sync')).toHaveText('History synced');
 		await openSelfChat(fresh.page);
