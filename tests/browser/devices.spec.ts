@@ -6,8 +6,10 @@ import {
 	createAccount,
 	launch,
 	launchWithCamera,
+	linkedDevices,
 	openDevice,
-	showLinkCode
+	showLinkCode,
+	type TestDevice
 } from './devices';
 
 const ANDROID_PHONE =
@@ -99,10 +101,7 @@ test.describe('through the camera', () => {
 test('any device renames any device; the names show in the list and on message bubbles', async ({ baseURL }) => {
 	const browser = await launch();
 	try {
-		const primary = await openDevice(browser, baseURL!);
-		const phone = await openDevice(browser, baseURL!);
-		await createAccount(primary.page, 'Ada', 'Laptop');
-		await approveByPaste(primary.page, phone.page, await showLinkCode(phone.page, 'Phone'));
+		const [primary, phone] = (await linkedDevices(browser, baseURL!, ['Phone'])) as [TestDevice, TestDevice];
 		await primary.page.goto('/chat?id=self');
 		await primary.page.getByTestId('composer').fill('from the laptop');
 		await primary.page.getByTestId('send').click();

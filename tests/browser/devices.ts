@@ -113,6 +113,19 @@ export async function confirmCodes(primary: Page, newDevice: Page, codeWithinMs 
 	await expect(newDevice.getByTestId('chat-self')).toBeVisible();
 }
 
+/**
+ * A primary ("Laptop" of the account "Ada") and a device for each of `names`, each in its own
+ * browser context, linked to it one after the other by pasted link.
+ */
+export async function linkedDevices(browser: Browser, baseURL: string, names: string[]): Promise<TestDevice[]> {
+	const primary = await openDevice(browser, baseURL);
+	const others: TestDevice[] = [];
+	for (let i = 0; i < names.length; i++) others.push(await openDevice(browser, baseURL));
+	await createAccount(primary.page, 'Ada', 'Laptop');
+	for (const [index, name] of names.entries()) await approveByPaste(primary.page, others[index]!.page, await showLinkCode(others[index]!.page, name));
+	return [primary, ...others];
+}
+
 /** The IndexedDB databases this page's origin holds. */
 export function databases(page: Page): Promise<string[]> {
 	return page.evaluate(async () => (await indexedDB.databases()).map((database) => database.name ?? ''));

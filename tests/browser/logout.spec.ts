@@ -1,5 +1,17 @@
 import { expect, test } from '@playwright/test';
-import { approveByPaste, createAccount, expectLoggedOut, launch, openDevice, openSelfChat, removeDevice, send, showLinkCode } from './devices';
+import {
+	approveByPaste,
+	createAccount,
+	expectLoggedOut,
+	launch,
+	linkedDevices,
+	openDevice,
+	openSelfChat,
+	removeDevice,
+	send,
+	showLinkCode,
+	type TestDevice
+} from './devices';
 
 const REMOVED = 'Your primary device logged this device out.';
 const DAY = 24 * 60 * 60 * 1000;
@@ -7,12 +19,7 @@ const DAY = 24 * 60 * 60 * 1000;
 test('the primary logs out a device that is online; later it deletes the account', async ({ baseURL }) => {
 	const browser = await launch();
 	try {
-		const primary = await openDevice(browser, baseURL!);
-		const phone = await openDevice(browser, baseURL!);
-		const tablet = await openDevice(browser, baseURL!);
-		await createAccount(primary.page, 'Ada', 'Laptop');
-		await approveByPaste(primary.page, phone.page, await showLinkCode(phone.page, 'Phone'));
-		await approveByPaste(primary.page, tablet.page, await showLinkCode(tablet.page, 'Tablet'));
+		const [primary, phone, tablet] = (await linkedDevices(browser, baseURL!, ['Phone', 'Tablet'])) as [TestDevice, TestDevice, TestDevice];
 		await openSelfChat(phone.page);
 		await expect(phone.page.getByTestId('peers')).toHaveText('2 other device(s) connected');
 
@@ -44,12 +51,7 @@ test('the primary logs out a device that is online; later it deletes the account
 test('a device logged out while it is closed wipes itself when it opens, showing nothing written after; a companion logs itself out', async ({ baseURL }) => {
 	const browser = await launch();
 	try {
-		const primary = await openDevice(browser, baseURL!);
-		const phone = await openDevice(browser, baseURL!);
-		const tablet = await openDevice(browser, baseURL!);
-		await createAccount(primary.page, 'Ada', 'Laptop');
-		await approveByPaste(primary.page, phone.page, await showLinkCode(phone.page, 'Phone'));
-		await approveByPaste(primary.page, tablet.page, await showLinkCode(tablet.page, 'Tablet'));
+		const [primary, phone, tablet] = (await linkedDevices(browser, baseURL!, ['Phone', 'Tablet'])) as [TestDevice, TestDevice, TestDevice];
 		await openSelfChat(phone.page);
 		await send(phone.page, 'written before the phone was closed');
 		await expect(phone.page.getByTestId('sync')).toHaveText('History synced');

@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../signaling/log';
 import { startSignalingServer, type SignalingServer } from '../../signaling/server';
-import { approveByPaste, createAccount, launch, openDevice, openSelfChat, send, showLinkCode } from './devices';
+import { launch, linkedDevices, openSelfChat, send, type TestDevice } from './devices';
 
 // A server of this test's own, next to the one playwright.config.ts starts.
 const PORT = Number(process.env.SAMEN_TEST_PORT ?? 4391) + 1;
@@ -14,10 +14,7 @@ test('the signaling server goes away and comes back: the app says so, keeps work
 	const baseURL = `http://localhost:${PORT}`;
 	const browser = await launch();
 	try {
-		const primary = await openDevice(browser, baseURL);
-		const phone = await openDevice(browser, baseURL);
-		await createAccount(primary.page, 'Ada', 'Laptop');
-		await approveByPaste(primary.page, phone.page, await showLinkCode(phone.page, 'Phone'));
+		const [primary, phone] = (await linkedDevices(browser, baseURL, ['Phone'])) as [TestDevice, TestDevice];
 		await openSelfChat(primary.page);
 		await openSelfChat(phone.page);
 		await expect(primary.page.getByTestId('peers')).toHaveText('1 other device(s) connected');

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../signaling/log';
 import { startSignalingServer } from '../../signaling/server';
 import { startTurnServer } from '../helpers/turn';
-import { approveByPaste, createAccount, launch, openDevice, openSelfChat, send, showLinkCode } from './devices';
+import { launch, linkedDevices, openSelfChat, send, type TestDevice } from './devices';
 
 // A server of this test's own, set to relay only, next to the one playwright.config.ts starts.
 const PORT = Number(process.env.SAMEN_TEST_PORT ?? 4391) + 2;
@@ -31,10 +31,7 @@ test('with the server set to relay only, two browsers link and talk through a re
 	const baseURL = `http://localhost:${PORT}`;
 	const browser = await launch();
 	try {
-		const primary = await openDevice(browser, baseURL);
-		const phone = await openDevice(browser, baseURL);
-		await createAccount(primary.page, 'Ada', 'Laptop');
-		await approveByPaste(primary.page, phone.page, await showLinkCode(phone.page, 'Phone'));
+		const [primary, phone] = (await linkedDevices(browser, baseURL, ['Phone'])) as [TestDevice, TestDevice];
 		await openSelfChat(primary.page);
 		await openSelfChat(phone.page);
 		await expect(phone.page.getByTestId('peers')).toHaveText('1 other device(s) connected');

@@ -1,13 +1,10 @@
 import { expect, test } from '@playwright/test';
-import { approveByPaste, createAccount, launch, openDevice, openSelfChat, send, showLinkCode } from './devices';
+import { launch, linkedDevices, openSelfChat, send, type TestDevice } from './devices';
 
 test('two tabs of one browser are one device: the second can take over, and what it writes reaches the primary alone', async ({ baseURL }) => {
 	const browser = await launch();
 	try {
-		const primary = await openDevice(browser, baseURL!);
-		const phone = await openDevice(browser, baseURL!);
-		await createAccount(primary.page, 'Ada', 'Laptop');
-		await approveByPaste(primary.page, phone.page, await showLinkCode(phone.page, 'Phone'));
+		const [primary, phone] = (await linkedDevices(browser, baseURL!, ['Phone'])) as [TestDevice, TestDevice];
 		await openSelfChat(primary.page);
 		await expect(primary.page.getByTestId('peers')).toHaveText('1 other device(s) connected');
 
