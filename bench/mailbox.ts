@@ -26,7 +26,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -43,6 +42,7 @@ import {
 	type ServerFrame
 } from '../src/lib/transport/signaling-protocol';
 import { keyedRoom, type KeyedRoom } from '../tests/helpers/rooms';
+import { freePort } from '../tests/helpers/ports';
 import { startRedis } from '../tests/helpers/redis';
 
 const ROOMS = 10_000;
@@ -61,17 +61,6 @@ interface Instance {
 	process: ChildProcess;
 	/** The end of the server's stderr, shown when something fails. */
 	stderr: () => string;
-}
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const probe = createServer();
-		probe.once('error', reject);
-		probe.listen(0, '127.0.0.1', () => {
-			const { port } = probe.address() as { port: number };
-			probe.close(() => resolve(port));
-		});
-	});
 }
 
 async function startInstance(redisUrl?: string): Promise<Instance> {

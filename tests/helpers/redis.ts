@@ -1,16 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-
-async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const probe = createServer();
-		probe.once('error', reject);
-		probe.listen(0, '127.0.0.1', () => {
-			const { port } = probe.address() as { port: number };
-			probe.close(() => resolve(port));
-		});
-	});
-}
+import { freePort } from './ports';
 
 /** Debian's redis-server on a loopback port of its own, without persistence, for one test file. */
 export async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
