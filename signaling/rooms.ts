@@ -139,6 +139,8 @@ export class Rooms {
 			if (!member) return this.notInRoom(from);
 			if (!this.mayUseMailbox(from, frame, key)) return;
 			const outcome = await this.mailbox.deposit(frame.room, { id: frame.id, data: frame.data });
+			// /metrics holds the new usage by the time the device hears the answer.
+			this.mailboxUsage = await this.mailbox.usage();
 			if (outcome === 'stored') {
 				from.send({ type: 'deposited', room: frame.room, id: frame.id });
 			} else {
@@ -146,7 +148,6 @@ export class Rooms {
 				this.countRejected(reason);
 				from.send({ type: 'error', code: 'mailbox-full', message, id: frame.id });
 			}
-			this.mailboxUsage = await this.mailbox.usage();
 		} else if (frame.type === 'take') {
 			if (!member) return this.notInRoom(from);
 			if (!this.mayUseMailbox(from, frame, key)) return;
