@@ -31,7 +31,7 @@ export function browserPlatform(): BrowserPlatform {
 		signaling,
 		records: new IndexedDbKeyValueStore(),
 		documents: new IndexedDbDocumentStore(),
-		transport: (room, auth) => new WebRtcTransport(room, signaling, createPeer, CONNECT_TIMEOUT_MS, auth),
+		transport: (room, auth, mode) => new WebRtcTransport(room, signaling, createPeer, CONNECT_TIMEOUT_MS, auth, mode),
 		clock: () => Date.now(),
 		wipe: wipeBrowserStorage
 	};
