@@ -11,6 +11,11 @@ import { pngToY4m } from './y4m';
 /** How long a camera test lets the scanner take to read the QR code (see `confirmCodes`). */
 export const CAMERA_READ_MS = 20_000;
 
+/** What a browser without WebRTC says: across the top, and on each link screen. */
+export const NO_WEBRTC = 'This browser cannot connect to your other devices (no WebRTC).';
+export const CANNOT_JOIN = 'This browser cannot be linked to your account';
+export const CANNOT_APPROVE = 'This browser cannot link devices';
+
 export const CHROMIUM_ARGS = [
 	'--no-sandbox',
 	'--disable-background-networking',

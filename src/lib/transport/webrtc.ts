@@ -15,6 +15,9 @@
  * With the room's RoomAuth, the transport joins with the room key and may use the room's mailbox;
  * without it (the link handshake's rooms), the mailbox refuses its deposits and takes. In mode
  * 'mailbox' it uses the room's mailbox only and opens no channel to anyone.
+ *
+ * Without a PeerFactory (a browser without WebRTC, ../platform/webrtc.ts), the transport joins the
+ * room for its mailbox alone: it opens no channel and leaves the other side's offers unanswered.
  */
 import type SimplePeer from 'simple-peer';
 import { Emitter } from '../util/emitter';
@@ -61,7 +64,7 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 	constructor(
 		private readonly room: string,
 		private readonly signaling: SignalingClient,
-		private readonly createPeer: PeerFactory,
+		private readonly createPeer: PeerFactory | undefined,
 		private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS,
 		private readonly auth?: RoomAuth,
 		private readonly mode: RoomMode = 'meet'
@@ -128,6 +131,7 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 				const stale = this.links.get(from);
 				if (stale && !stale.initiator && !stale.connected && data.type === 'offer') this.drop(from);
 				const link = this.links.get(from) ?? this.open(from, false);
+				if (!link) return;
 				try {
 					link.peer.signal(data as unknown as SimplePeer.SignalData);
 				} catch {
@@ -176,7 +180,9 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 		for (const peer of [...this.links.keys()]) this.drop(peer);
 	}
 
-	private open(peerId: PeerId, initiator: boolean): Link {
+	/** Undefined, and nothing started, where this browser cannot open a channel. */
+	private open(peerId: PeerId, initiator: boolean): Link | undefined {
+		if (!this.createPeer) return undefined;
 		const peer = this.createPeer({
 			initiator,
 			trickle: true,
