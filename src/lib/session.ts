@@ -24,7 +24,8 @@ import { Outbox } from './mailbox/outbox';
 import { RoomMailbox } from './mailbox/room-mailbox';
 import { MAX_DEVICE_NAME_LENGTH, type DeviceKind, type DeviceRole, type ListedDevice } from './protocol/trust';
 import type { DocumentStore, KeyValueStore } from './storage/types';
-import { SyncEngine } from './sync/engine';
+import { excerpt, historyFloor, mayApply, NO_FLOOR, sharing } from './history/window';
+import { SyncEngine, type TopicShare } from './sync/engine';
 import { SecureChannel, type SessionPolicy } from './transport/peer-session';
 import type { RoomAuth, RoomMode, Transport, TransportStatus } from './transport/types';
 import type { Clock } from './util/clock';
@@ -158,7 +159,10 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		readonly trust: AccountTrust
 	) {
 		super();
-		this.engine = new SyncEngine(platform.documents, (topic) => topic === ACCOUNT_TOPIC || !!parseMonthTopic(topic));
+		this.engine = new SyncEngine(platform.documents, {
+			acceptTopic: (topic) => topic === ACCOUNT_TOPIC || (!!parseMonthTopic(topic) && sharing(topic, this.historyFloor, NO_FLOOR).kind !== 'none'),
+			acceptUpdate: (topic, update) => mayApply(topic, update, this.historyFloor)
+		});
 		this.engine.on('changed', () => this.changed());
 		this.engine.on('peers-changed', (peers) => {
 			for (const peer of this.syncedPeers.keys()) if (!peers.some((p) => p.peer === peer)) this.syncedPeers.delete(peer);
@@ -303,7 +307,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			this.changed();
 		});
 		const room: RoomConnection = { keys, transport, channel, mailbox };
-		if (syncs) room.detachSync = this.engine.attach(channel, (peer) => peer.account === this.trust.accountId);
+		if (syncs) room.detachSync = this.engine.attach(channel, (peer, topic) => this.share(peer.account, peer.device, topic));
 		const online = () => {
 			// A former epoch's room keeps the newest list for devices that were away.
 			if (!isCurrent() || this.trust.isPrimary) mailbox.depositIntroduction(this.trust.introduction());
@@ -397,6 +401,24 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			if (this.connected && !this.wiped && this.isCurrentEpoch(epoch.epoch)) void this.catchUp(epoch, [day]);
 		}, LATE_CATCH_UP_MS);
 		this.changed();
+	}
+
+	/** The oldest history this device keeps: a year before it was linked (none on the primary). */
+	get historyFloor(): number {
+		const self = this.trust.deviceList.devices.find((device) => device.id === this.keys.id);
+		return self ? historyFloor(self) : NO_FLOOR;
+	}
+
+	/** What a device of the account receives of a document: nothing before its history window. */
+	private share(account: string, deviceId: string, topic: string): TopicShare {
+		if (account !== this.trust.accountId) return false;
+		const device = this.trust.deviceList.devices.find((listed) => listed.id === deviceId);
+		if (!device) return false;
+		const shared = sharing(topic, historyFloor(device), this.historyFloor);
+		// A month of which this device holds only an excerpt: the other device has more, and may give it.
+		if (shared.kind === 'none') return sharing(topic, this.historyFloor, NO_FLOOR).kind === 'none' ? false : 'receive';
+		if (shared.kind === 'whole') return true;
+		return { excerpt: (doc) => excerpt(topic, doc, shared.since) };
 	}
 
 	private sessionPolicy(keys: RoomKeys): SessionPolicy {

@@ -134,7 +134,7 @@ describe('fuzz: the sync engine', () => {
 		// The engine's own documents draw their client ids from the platform: seeded too.
 		seedPlatformRandomness(seededRandom(seed ^ 0x5eed));
 		const { whole, bodies } = realMessages(random);
-		const engine = new SyncEngine(new MemoryDocumentStore(), (topic) => topic.startsWith('chat/'));
+		const engine = new SyncEngine(new MemoryDocumentStore(), { acceptTopic: (topic) => topic.startsWith('chat/') });
 		const channel = new PeerChannel();
 		engine.attach(channel, () => true);
 		const doc = await engine.open(TOPIC);

@@ -32,6 +32,16 @@ export function parseMonthTopic(topic: string): { chatId: string; month: string 
 	return match ? { chatId: match[1]!, month: match[2]! } : undefined;
 }
 
+/** The time span of a month topic, start inclusive and end exclusive, in ms (UTC); undefined for other topics. */
+export function monthTopicRange(topic: string): { start: number; end: number } | undefined {
+	const month = parseMonthTopic(topic)?.month;
+	if (!month) return undefined;
+	const year = Number(month.slice(0, 4));
+	const index = Number(month.slice(5, 7)) - 1;
+	if (index < 0 || index > 11) return undefined;
+	return { start: Date.UTC(year, index, 1), end: Date.UTC(year, index + 1, 1) };
+}
+
 export function messagesMap(doc: Y.Doc): Y.Map<ChatMessage> {
 	return doc.getMap<ChatMessage>('messages');
 }

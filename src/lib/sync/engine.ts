@@ -24,10 +24,28 @@ export interface SyncChannel {
 }
 
 /**
- * Which topics a verified peer may learn of and read. A topic it may not see is never announced to
- * it, no update of it is sent to it, and nothing it sends about it is applied.
+ * How a topic is shared with a verified peer:
+ *   false      not at all: never announced to it, nothing of it sent to it, nothing it sends about it applied;
+ *   true       whole, both ways;
+ *   excerpt    announced, and answered with the excerpt the policy makes from the document
+ *              (../history/window.ts) instead of the document's own state; never updated live;
+ *   'receive'  this device only takes what the peer has: it asks (step 1) but announces nothing,
+ *              answers nothing and sends no updates (it holds only an excerpt of the document).
  */
-export type SharePolicy = (peer: VerifiedPeer, topic: string) => boolean;
+export type TopicShare = boolean | 'receive' | { excerpt(doc: Y.Doc): Uint8Array };
+
+/** Whether a topic shared so is announced to the peer and its questions answered. */
+const gives = (share: TopicShare) => share === true || typeof share === 'object';
+
+/** Which topics a verified peer may learn of and read, and how. */
+export type SharePolicy = (peer: VerifiedPeer, topic: string) => TopicShare;
+
+export interface SyncEngineOptions {
+	/** Decides which topics this device opens at all, whoever offers them. */
+	acceptTopic?: (topic: string) => boolean;
+	/** Decides whether an update a peer or the mailbox brings may be applied to `topic`. */
+	acceptUpdate?: (topic: string, update: Uint8Array) => boolean;
+}
 
 export type SyncEngineEvents = {
 	/** A document was opened, by this device or because a peer offered it. */
@@ -79,7 +97,7 @@ class Attachment {
 		readonly share: SharePolicy
 	) {}
 
-	mayShare(peer: PeerId, topic: string): boolean {
+	sharing(peer: PeerId, topic: string): TopicShare {
 		const progress = this.progress.get(peer);
 		return !!progress && this.share(progress.verified, topic);
 	}
@@ -98,12 +116,16 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	/** Messages dropped because they were malformed or named a topic this device refuses. */
 	rejectedMessages = 0;
 
+	private readonly acceptTopic: (topic: string) => boolean;
+	private readonly acceptUpdate: (topic: string, update: Uint8Array) => boolean;
+
 	constructor(
 		private readonly store: DocumentStore,
-		/** Decides which topics this device opens at all, whoever offers them. */
-		private readonly acceptTopic: (topic: string) => boolean = () => true
+		options: SyncEngineOptions = {}
 	) {
 		super();
+		this.acceptTopic = options.acceptTopic ?? (() => true);
+		this.acceptUpdate = options.acceptUpdate ?? (() => true);
 	}
 
 	/** Starts exchanging with the verified peers of `channel`, sharing what `share` allows; returns a detach function. */
@@ -175,7 +197,8 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			for (const attachment of this.attachments) {
 				for (const peer of attachment.progress.keys()) {
 					if (from?.attachment === attachment && from.peer === peer) continue;
-					if (!attachment.mayShare(peer, topic)) continue;
+					// An excerpt is not kept up to date: only a document shared whole is.
+					if (attachment.sharing(peer, topic) !== true) continue;
 					attachment.channel.send(peer, writeSync(topic, (e) => syncProtocol.writeUpdate(e, update)));
 				}
 			}
@@ -187,14 +210,14 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		this.docs.set(topic, doc);
 		this.emit('topic-opened', topic);
 		for (const attachment of this.attachments) {
-			for (const peer of attachment.progress.keys()) if (attachment.mayShare(peer, topic)) this.sendStep1(attachment, peer, topic, doc);
+			for (const peer of attachment.progress.keys()) if (attachment.sharing(peer, topic) !== false) this.sendStep1(attachment, peer, topic, doc);
 		}
 		return doc;
 	}
 
 	/** Applies an update that did not come over a channel (the mailbox); false if it is not valid. */
 	async applyUpdate(topic: string, update: Uint8Array): Promise<boolean> {
-		if (!this.acceptTopic(topic)) return false;
+		if (!this.acceptTopic(topic) || !this.acceptUpdate(topic, update)) return false;
 		const doc = await this.open(topic);
 		try {
 			Y.applyUpdate(doc, update, FROM_MAILBOX);
@@ -210,9 +233,9 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		const peer = verified.peer;
 		attachment.progress.set(peer, { verified, answered: new Set(), synced: false });
 		this.emit('peers-changed', this.peers);
-		const shared = this.topics.filter((topic) => attachment.share(verified, topic));
-		attachment.channel.send(peer, writeTopics(shared));
-		for (const topic of shared) this.sendStep1(attachment, peer, topic, this.docs.get(topic)!);
+		const shares = this.topics.map((topic) => [topic, attachment.share(verified, topic)] as const);
+		attachment.channel.send(peer, writeTopics(shares.filter(([, share]) => gives(share)).map(([topic]) => topic)));
+		for (const [topic, share] of shares) if (share !== false) this.sendStep1(attachment, peer, topic, this.docs.get(topic)!);
 	}
 
 	private sendStep1(attachment: Attachment, peer: PeerId, topic: string, doc: Y.Doc): void {
@@ -232,7 +255,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		}
 		const progress = attachment.progress.get(peer);
 		if (!progress) return;
-		const allowed = (topic: string) => this.acceptTopic(topic) && attachment.share(progress.verified, topic);
+		const allowed = (topic: string) => this.acceptTopic(topic) && attachment.share(progress.verified, topic) !== false;
 		if (message.type === MESSAGE_TOPICS) {
 			progress.announced = new Set(message.topics.filter(allowed));
 			for (const topic of progress.announced) void this.open(topic);
@@ -253,9 +276,11 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			return;
 		}
 		if (step.kind === syncProtocol.messageYjsSyncStep1) {
+			const share = attachment.share(progress.verified, message.topic);
+			if (!gives(share)) return;
 			let answer: Uint8Array;
 			try {
-				answer = encodeIntegrated(doc, step.payload);
+				answer = typeof share === 'object' ? share.excerpt(doc) : encodeIntegrated(doc, step.payload);
 			} catch {
 				this.rejectedMessages++;
 				return;
@@ -268,6 +293,15 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		}
 		if (step.kind !== syncProtocol.messageYjsSyncStep2 && step.kind !== syncProtocol.messageYjsUpdate) {
 			this.rejectedMessages++;
+			return;
+		}
+		if (!this.acceptUpdate(message.topic, step.payload)) {
+			// Refused for good (history outside this device's window): the rest of the sync goes on.
+			this.rejectedMessages++;
+			if (step.kind === syncProtocol.messageYjsSyncStep2) {
+				progress.answered.add(message.topic);
+				this.checkSynced(progress);
+			}
 			return;
 		}
 		// Applied here rather than by y-protocols, which logs what Yjs refuses and carries on as if
