@@ -5,9 +5,9 @@
  * rules; this file only connects them and runs the device's timers.
  */
 import type * as Y from 'yjs';
-import { ACCOUNT_TOPIC, activityMap, isDeviceName, leavingMap, namesMap, profileMap } from './account/document';
+import { ACCOUNT_TOPIC, activityMap, isDeviceName, leavingMap, monthsMap, namesMap, profileMap } from './account/document';
 import { Chats } from './chats/chats';
-import { parseMonthTopic } from './chats/messages';
+import { messagesMap, monthTopicRange, parseMonthTopic } from './chats/messages';
 import { concatBytes, fromBase64Url, toBase64Url } from './crypto';
 import {
 	AccountTrust,
@@ -25,7 +25,7 @@ import { RoomMailbox } from './mailbox/room-mailbox';
 import { MAX_DEVICE_NAME_LENGTH, type DeviceKind, type DeviceRole, type ListedDevice } from './protocol/trust';
 import type { DocumentStore, KeyValueStore } from './storage/types';
 import { excerpt, historyFloor, mayApply, NO_FLOOR, sharing } from './history/window';
-import { SyncEngine, type TopicShare } from './sync/engine';
+import { SyncEngine, type SyncProgress, type TopicShare } from './sync/engine';
 import { SecureChannel, type SessionPolicy } from './transport/peer-session';
 import type { RoomAuth, RoomMode, Transport, TransportStatus } from './transport/types';
 import type { Clock } from './util/clock';
@@ -66,6 +66,8 @@ export interface ConnectionState {
 	undelivered: boolean;
 	/** This device holds what the others left for it: a connected device synced with it, or, alone, the mailbox handled. */
 	historySynced: boolean;
+	/** While history arrives from a connected device: how many of the messages it announced are here. */
+	history?: SyncProgress;
 }
 
 /** What a new device takes from a finished link handshake. */
@@ -160,8 +162,19 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	) {
 		super();
 		this.engine = new SyncEngine(platform.documents, {
-			acceptTopic: (topic) => topic === ACCOUNT_TOPIC || (!!parseMonthTopic(topic) && sharing(topic, this.historyFloor, NO_FLOOR).kind !== 'none'),
-			acceptUpdate: (topic, update) => mayApply(topic, update, this.historyFloor)
+			acceptTopic: (topic) => topic === ACCOUNT_TOPIC || this.keepsMonth(topic),
+			acceptUpdate: (topic, update) => mayApply(topic, update, this.historyFloor),
+			knownTopics: () => [ACCOUNT_TOPIC, ...[...monthsMap(this.account).keys()].filter((topic) => this.keepsMonth(topic))],
+			weigh: (peer, topic, doc) => {
+				if (!parseMonthTopic(topic)) return 0;
+				const device = this.trust.deviceList.devices.find((listed) => listed.id === peer.device);
+				const floor = device ? historyFloor(device) : NO_FLOOR;
+				let count = 0;
+				for (const message of messagesMap(doc).values()) if (typeof message?.sentAt === 'number' && message.sentAt >= floor) count++;
+				return count;
+			},
+			// The account first, then the newest months: a new device fills its chats newest first.
+			priority: (topic) => monthTopicRange(topic)?.start ?? Number.MAX_SAFE_INTEGER
 		});
 		this.engine.on('changed', () => this.changed());
 		this.engine.on('peers-changed', (peers) => {
@@ -229,8 +242,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	private async open(): Promise<void> {
 		this.outbox = await Outbox.load(this.platform.records);
 		this.account = await this.engine.open(ACCOUNT_TOPIC);
-		(this as { chats: Chats }).chats = new Chats(this.account, this.engine, this.keys.id, this.platform.clock);
-		await this.chats.openAll();
+		(this as { chats: Chats }).chats = new Chats(this.account, this.engine, this.keys.id, this.platform.clock, (topic) => this.keepsMonth(topic));
+		await this.chats.start();
 		if (this.trust.isPrimary) {
 			leavingMap(this.account).observe(() => this.removeLeavingDevices());
 			this.removeLeavingDevices();
@@ -401,6 +414,11 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			if (this.connected && !this.wiped && this.isCurrentEpoch(epoch.epoch)) void this.catchUp(epoch, [day]);
 		}, LATE_CATCH_UP_MS);
 		this.changed();
+	}
+
+	/** Whether `topic` is a month document this device keeps: one that is not wholly before its history window. */
+	private keepsMonth(topic: string): boolean {
+		return !!parseMonthTopic(topic) && sharing(topic, this.historyFloor, NO_FLOOR).kind !== 'none';
 	}
 
 	/** The oldest history this device keeps: a year before it was linked (none on the primary). */
@@ -726,6 +744,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			peers: new Set(this.engine.peers.map((peer) => peer.device)).size,
 			syncedPeers: new Set(this.syncedPeers.values()).size,
 			undelivered: !this.outbox.isEmpty,
+			history: this.syncedPeers.size > 0 ? undefined : this.engine.progress,
 			historySynced:
 				this.syncedPeers.size > 0 ||
 				(this.engine.peers.length === 0 && !!this.current?.mailbox.caughtUp && !this.catchingUp && this.caughtUpOnEarlierDays)

@@ -9,7 +9,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryDocumentStore } from '../../src/lib/storage/memory';
-import { MAX_TOPIC_LENGTH, MAX_TOPICS, MESSAGE_SYNC, MESSAGE_TOPICS, readSyncMessage, SyncProtocolError, writeSync, writeTopics } from '../../src/lib/sync/protocol';
+import { MAX_TOPIC_LENGTH, MAX_TOPICS, MAX_WEIGHT, MESSAGE_SYNC, MESSAGE_TOPICS, readSyncMessage, SyncProtocolError, writeSync, writeTopics } from '../../src/lib/sync/protocol';
 import { SyncEngine, type SyncChannel } from '../../src/lib/sync/engine';
 import type { VerifiedPeer } from '../../src/lib/transport/peer-session';
 import type { PeerId } from '../../src/lib/transport/types';
@@ -42,8 +42,8 @@ function realMessages(random: Random): { whole: Uint8Array[]; bodies: Uint8Array
 		body((e) => syncProtocol.writeUpdate(e, Y.encodeStateAsUpdate(theirs)))
 	];
 	const whole = [
-		writeTopics([TOPIC]),
-		writeTopics([TOPIC, 'chat/other', 'x'.repeat(MAX_TOPIC_LENGTH)]),
+		writeTopics([{ topic: TOPIC, weight: 3 }]),
+		writeTopics([{ topic: TOPIC, weight: 0 }, { topic: 'chat/other', weight: MAX_WEIGHT }, { topic: 'x'.repeat(MAX_TOPIC_LENGTH), weight: 127 }]),
 		writeTopics([]),
 		...bodies.map((b) => writeSync(TOPIC, (e) => encoding.writeUint8Array(e, b))),
 		writeSync('chat/other', (e) => syncProtocol.writeSyncStep1(e, ours))
@@ -61,7 +61,10 @@ function checkSyncMessage(value: unknown): void {
 	const message = value as ReturnType<typeof readSyncMessage>;
 	if (message.type === MESSAGE_TOPICS) {
 		expect(message.topics.length).toBeLessThanOrEqual(MAX_TOPICS);
-		for (const topic of message.topics) expect(topic.length >= 1 && topic.length <= MAX_TOPIC_LENGTH).toBe(true);
+		for (const { topic, weight } of message.topics) {
+			expect(topic.length >= 1 && topic.length <= MAX_TOPIC_LENGTH).toBe(true);
+			expect(Number.isSafeInteger(weight) && weight >= 0 && weight <= MAX_WEIGHT).toBe(true);
+		}
 	} else {
 		expect(message.type).toBe(MESSAGE_SYNC);
 		expect(message.topic.length >= 1 && message.topic.length <= MAX_TOPIC_LENGTH).toBe(true);
@@ -205,7 +208,7 @@ describe('fuzz: the sync engine', () => {
 		engine.on('peer-synced', (peer) => synced.push(peer));
 		engine.attach(channel, () => true);
 		const doc = await engine.open(TOPIC);
-		channel.deliver(writeTopics([TOPIC]));
+		channel.deliver(writeTopics([{ topic: TOPIC, weight: 1 }]));
 		await tick();
 		return { engine, channel, doc, synced };
 	}

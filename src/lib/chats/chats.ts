@@ -1,9 +1,16 @@
 /**
  * The account's chats: their list, their messages (one document per chat per month, ./messages.ts),
  * sending, and read state. Read state is the account's: a chat read on one device is read on all.
+ *
+ * A read model keeps what the screens ask for cheap however long the history: each month's
+ * messages are sorted once and again only when that month changes; each chat's summary (its last
+ * message and unread count) is recomputed only when one of its months or its read marks change.
+ * Month documents are opened when needed: at start, each chat's newest month and those its unread
+ * messages are in; older months when a chat is scrolled back to them (`showOlder`), or when a peer
+ * syncs them.
  */
 import type * as Y from 'yjs';
-import { chatsMap, monthsMap, readMap, type ChatRecord } from '../account/document';
+import { ACCOUNT_TOPIC, chatsMap, monthsMap, readMap, type ChatRecord } from '../account/document';
 import { randomBytes, toBase64Url } from '../crypto';
 import type { SyncEngine } from '../sync/engine';
 import type { Clock } from '../util/clock';
@@ -30,12 +37,32 @@ export function newId(): string {
 	return toBase64Url(randomBytes(12));
 }
 
+/** What the chat list shows of a chat. */
+export interface ChatSummary {
+	last?: ChatMessage;
+	unread: number;
+}
+
+/** How many messages a chat shows when it opens, at least (older months load as it scrolls back). */
+export const MESSAGES_SHOWN_AT_OPEN = 50;
+
 export class Chats {
+	/** Each month document's valid messages, sorted; dropped when the month changes. */
+	private readonly sortedMonths = new Map<string, ChatMessage[]>();
+	/** Each chat's shown messages, sorted; dropped when one of its months changes. */
+	private readonly shown = new Map<string, ChatMessage[]>();
+	private readonly summaries = new Map<string, ChatSummary>();
+	/** Month topics per chat, newest first; rebuilt when the account's list of months changes. */
+	private monthsByChat?: Map<string, string[]>;
+	private readonly stops: (() => void)[] = [];
+
 	constructor(
 		private readonly account: Y.Doc,
 		private readonly engine: SyncEngine,
 		private readonly deviceId: string,
-		private readonly clock: Clock
+		private readonly clock: Clock,
+		/** Whether this device keeps a month topic at all (its history window). */
+		private readonly keeps: (topic: string) => boolean = () => true
 	) {}
 
 	/** The chats a new account starts with. */
@@ -43,34 +70,156 @@ export class Chats {
 		chatsMap(account).set(SELF_CHAT_ID, { id: SELF_CHAT_ID, title: '', kind: 'self', createdAt: now });
 	}
 
-	/** Opens every month document the account lists, and each one a peer adds later. */
-	async openAll(): Promise<void> {
+	/**
+	 * Opens what the chat list needs (each chat's newest month, and the months holding unread
+	 * messages), and keeps the read model current from then on.
+	 */
+	async start(): Promise<void> {
 		const months = monthsMap(this.account);
-		months.observe((event) => {
-			for (const topic of event.keysChanged) if (months.has(topic)) void this.engine.open(topic);
-		});
-		await Promise.all([...months.keys()].map((topic) => this.engine.open(topic)));
+		const observer = (event: Y.YMapEvent<true>) => {
+			this.monthsByChat = undefined;
+			this.shown.clear();
+			// A month newer than what a chat shows (a peer wrote there) is opened: it may hold the last message.
+			for (const topic of event.keysChanged) {
+				const chatId = parseMonthTopic(topic)?.chatId;
+				if (chatId && months.has(topic) && this.monthsOf(chatId)[0] === topic) void this.engine.open(topic);
+			}
+		};
+		months.observe(observer);
+		this.stops.push(() => months.unobserve(observer));
+		this.stops.push(
+			this.engine.on('changed', ({ topic }) => this.invalidate(topic)),
+			this.engine.on('topic-opened', (topic) => this.invalidate(topic))
+		);
+		const wanted = new Set<string>();
+		for (const chatId of chatsMap(this.account).keys()) {
+			const topics = this.monthsOf(chatId);
+			const unreadFrom = monthOf(this.readUpTo(chatId));
+			for (const [index, topic] of topics.entries()) {
+				if (index > 0 && parseMonthTopic(topic)!.month < unreadFrom) break;
+				wanted.add(topic);
+			}
+		}
+		await Promise.all([...wanted].map((topic) => this.engine.open(topic)));
+	}
+
+	stop(): void {
+		for (const stop of this.stops.splice(0)) stop();
+	}
+
+	private invalidate(topic: string): void {
+		if (topic === ACCOUNT_TOPIC) {
+			// Read marks, chats or months changed: every summary may have.
+			this.summaries.clear();
+			return;
+		}
+		const chatId = parseMonthTopic(topic)?.chatId;
+		if (!chatId) return;
+		this.sortedMonths.delete(topic);
+		this.shown.delete(chatId);
+		this.summaries.delete(chatId);
+	}
+
+	/** The month topics of a chat this device keeps, newest first. */
+	monthsOf(chatId: string): string[] {
+		if (!this.monthsByChat) {
+			const byChat = new Map<string, string[]>();
+			for (const topic of monthsMap(this.account).keys()) {
+				const parsed = parseMonthTopic(topic);
+				if (!parsed || !this.keeps(topic)) continue;
+				let list = byChat.get(parsed.chatId);
+				if (!list) byChat.set(parsed.chatId, (list = []));
+				list.push(topic);
+			}
+			for (const list of byChat.values()) list.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+			this.monthsByChat = byChat;
+		}
+		return this.monthsByChat.get(chatId) ?? [];
+	}
+
+	private monthMessages(topic: string, chatId: string): ChatMessage[] | undefined {
+		const cached = this.sortedMonths.get(topic);
+		if (cached) return cached;
+		const doc = this.engine.doc(topic);
+		if (!doc) return undefined;
+		const result: ChatMessage[] = [];
+		for (const value of messagesMap(doc).values()) if (isChatMessage(value, chatId)) result.push(value);
+		result.sort(compareMessages);
+		this.sortedMonths.set(topic, result);
+		return result;
 	}
 
 	get list(): ChatRecord[] {
 		const chats = [...chatsMap(this.account).values()];
-		const last = (chat: ChatRecord) => this.messages(chat.id).at(-1)?.sentAt ?? chat.createdAt;
-		return chats.sort((a, b) => last(b) - last(a));
+		const last = (chat: ChatRecord) => this.summary(chat.id).last?.sentAt ?? chat.createdAt;
+		return chats.sort((a, b) => last(b) - last(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 	}
 
 	chat(chatId: string): ChatRecord | undefined {
 		return chatsMap(this.account).get(chatId);
 	}
 
-	messages(chatId: string): ChatMessage[] {
-		const result: ChatMessage[] = [];
-		for (const topic of monthsMap(this.account).keys()) {
-			if (parseMonthTopic(topic)?.chatId !== chatId) continue;
-			const doc = this.engine.doc(topic);
-			if (!doc) continue;
-			for (const value of messagesMap(doc).values()) if (isChatMessage(value, chatId)) result.push(value);
+	/** The chat's last message and unread count, from its open months (which `start` made sure of). */
+	summary(chatId: string): ChatSummary {
+		const cached = this.summaries.get(chatId);
+		if (cached) return cached;
+		const readUpTo = this.readUpTo(chatId);
+		let last: ChatMessage | undefined;
+		let unread = 0;
+		for (const topic of this.monthsOf(chatId)) {
+			const messages = this.monthMessages(topic, chatId);
+			if (!messages) continue;
+			last ??= messages.at(-1);
+			let stop = false;
+			for (let index = messages.length - 1; index >= 0; index--) {
+				const message = messages[index]!;
+				if (message.sentAt <= readUpTo) {
+					stop = true;
+					break;
+				}
+				if (message.author !== this.deviceId) unread++;
+			}
+			if (stop && last) break;
 		}
-		return result.sort(compareMessages);
+		const summary = { last, unread };
+		this.summaries.set(chatId, summary);
+		return summary;
+	}
+
+	/**
+	 * The chat's messages in order, from its newest month back through every month open without a
+	 * gap: what the chat screen shows. `showOlder` adds the month before.
+	 */
+	messages(chatId: string): ChatMessage[] {
+		const cached = this.shown.get(chatId);
+		if (cached) return cached;
+		const months: ChatMessage[][] = [];
+		for (const topic of this.monthsOf(chatId)) {
+			const messages = this.monthMessages(topic, chatId);
+			if (!messages) break;
+			months.push(messages);
+		}
+		const result = months.reverse().flat();
+		this.shown.set(chatId, result);
+		return result;
+	}
+
+	/** Opens the chat's newest months until it shows at least `count` messages, or all it has. */
+	async show(chatId: string, count = MESSAGES_SHOWN_AT_OPEN): Promise<void> {
+		while (this.messages(chatId).length < count && (await this.showOlder(chatId)));
+	}
+
+	/** Opens the month before the oldest one shown; false when there is none. */
+	async showOlder(chatId: string): Promise<boolean> {
+		const next = this.monthsOf(chatId).find((topic) => !this.engine.doc(topic));
+		if (!next) return false;
+		await this.engine.open(next);
+		return true;
+	}
+
+	/** Whether the chat has older months than those shown. */
+	hasOlder(chatId: string): boolean {
+		return this.monthsOf(chatId).some((topic) => !this.engine.doc(topic));
 	}
 
 	async send(chatId: string, text: string): Promise<ChatMessage> {
@@ -90,8 +239,7 @@ export class Chats {
 
 	/** Unread messages of `chatId` for this account: written by others after every device's read mark. */
 	unreadCount(chatId: string): number {
-		const readUpTo = this.readUpTo(chatId);
-		return this.messages(chatId).filter((m) => m.sentAt > readUpTo && m.author !== this.deviceId).length;
+		return this.summary(chatId).unread;
 	}
 
 	readUpTo(chatId: string): number {
@@ -102,7 +250,7 @@ export class Chats {
 		return latest;
 	}
 
-	markRead(chatId: string, upTo = this.messages(chatId).at(-1)?.sentAt ?? 0): void {
+	markRead(chatId: string, upTo = this.summary(chatId).last?.sentAt ?? 0): void {
 		const key = `${chatId}/${this.deviceId}`;
 		if ((readMap(this.account).get(key) ?? 0) < upTo) readMap(this.account).set(key, upTo);
 	}

@@ -45,7 +45,27 @@ export interface SyncEngineOptions {
 	acceptTopic?: (topic: string) => boolean;
 	/** Decides whether an update a peer or the mailbox brings may be applied to `topic`. */
 	acceptUpdate?: (topic: string, update: Uint8Array) => boolean;
+	/**
+	 * Every topic this device holds, opened or not: what it offers a peer it meets (opening each
+	 * then). Without it, the open documents.
+	 */
+	knownTopics?: () => string[];
+	/** How many messages `doc` holds for `peer`: a history sync's progress counts these. */
+	weigh?: (peer: VerifiedPeer, topic: string, doc: Y.Doc) => number;
+	/** Which topics go first: the highest first (newest history first). */
+	priority?: (topic: string) => number;
 }
+
+/** How far this device has come in receiving what its peers announced. */
+export interface SyncProgress {
+	/** Messages (weights) in the topics answered so far. */
+	received: number;
+	/** Messages (weights) in every topic announced. */
+	expected: number;
+}
+
+/** Documents opened together before yielding to the rest of the page. */
+const OPEN_BATCH = 50;
 
 export type SyncEngineEvents = {
 	/** A document was opened, by this device or because a peer offered it. */
@@ -83,8 +103,10 @@ export const FROM_MAILBOX = Symbol('mailbox');
 
 interface PeerProgress {
 	verified: VerifiedPeer;
-	announced?: Set<string>;
+	/** What the peer announced, with each topic's weight. */
+	announced?: Map<string, number>;
 	answered: Set<string>;
+	received: number;
 	synced: boolean;
 }
 
@@ -121,11 +143,34 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 
 	constructor(
 		private readonly store: DocumentStore,
-		options: SyncEngineOptions = {}
+		private readonly options: SyncEngineOptions = {}
 	) {
 		super();
 		this.acceptTopic = options.acceptTopic ?? (() => true);
 		this.acceptUpdate = options.acceptUpdate ?? (() => true);
+	}
+
+	/** Topics in the order they are filled: by priority, highest first. */
+	private ordered(topics: Iterable<string>): string[] {
+		const priority = this.options.priority;
+		const list = [...topics];
+		return priority ? list.sort((a, b) => priority(b) - priority(a)) : list;
+	}
+
+	/** The sync with peers not yet synced, in messages; undefined when every peer is synced. */
+	get progress(): SyncProgress | undefined {
+		let received = 0;
+		let expected = 0;
+		let pending = false;
+		for (const attachment of this.attachments) {
+			for (const progress of attachment.progress.values()) {
+				if (progress.synced || !progress.announced) continue;
+				pending = true;
+				received += progress.received;
+				for (const weight of progress.announced.values()) expected += weight;
+			}
+		}
+		return pending ? { received, expected } : undefined;
 	}
 
 	/** Starts exchanging with the verified peers of `channel`, sharing what `share` allows; returns a detach function. */
@@ -231,11 +276,39 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	private greet(attachment: Attachment, verified: VerifiedPeer): void {
 		if (!this.attachments.has(attachment)) return;
 		const peer = verified.peer;
-		attachment.progress.set(peer, { verified, answered: new Set(), synced: false });
+		const progress: PeerProgress = { verified, answered: new Set(), received: 0, synced: false };
+		attachment.progress.set(peer, progress);
 		this.emit('peers-changed', this.peers);
-		const shares = this.topics.map((topic) => [topic, attachment.share(verified, topic)] as const);
-		attachment.channel.send(peer, writeTopics(shares.filter(([, share]) => gives(share)).map(([topic]) => topic)));
-		for (const [topic, share] of shares) if (share !== false) this.sendStep1(attachment, peer, topic, this.docs.get(topic)!);
+		void this.offer(attachment, progress);
+	}
+
+	/**
+	 * Announces every topic shared with the peer, with its weight, then asks for what the peer has
+	 * of each (step 1). Documents not open yet are opened a batch at a time, yielding in between.
+	 */
+	private async offer(attachment: Attachment, progress: PeerProgress): Promise<void> {
+		const { verified } = progress;
+		// A document opened from here on asks every peer itself (in `load`); those open already are asked below.
+		const open = new Set(this.topics);
+		const known = new Set([...(this.options.knownTopics?.() ?? []), ...open]);
+		const shared = this.ordered([...known].filter((topic) => attachment.share(verified, topic) !== false));
+		for (let start = 0; start < shared.length; start += OPEN_BATCH) {
+			await Promise.all(shared.slice(start, start + OPEN_BATCH).map((topic) => this.open(topic)));
+			if (start + OPEN_BATCH < shared.length) await new Promise((resolve) => setTimeout(resolve, 0));
+		}
+		// The peer may have gone, or the channel been detached, meanwhile.
+		if (attachment.progress.get(verified.peer) !== progress) return;
+		const announced = [];
+		for (const topic of shared) {
+			const doc = this.docs.get(topic);
+			if (!doc || !gives(attachment.share(verified, topic))) continue;
+			announced.push({ topic, weight: this.options.weigh?.(verified, topic, doc) ?? 0 });
+		}
+		attachment.channel.send(verified.peer, writeTopics(announced));
+		for (const topic of shared) {
+			const doc = this.docs.get(topic);
+			if (doc && open.has(topic) && attachment.share(verified, topic) !== false) this.sendStep1(attachment, verified.peer, topic, doc);
+		}
 	}
 
 	private sendStep1(attachment: Attachment, peer: PeerId, topic: string, doc: Y.Doc): void {
@@ -257,8 +330,9 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		if (!progress) return;
 		const allowed = (topic: string) => this.acceptTopic(topic) && attachment.share(progress.verified, topic) !== false;
 		if (message.type === MESSAGE_TOPICS) {
-			progress.announced = new Set(message.topics.filter(allowed));
-			for (const topic of progress.announced) void this.open(topic);
+			progress.announced = new Map(message.topics.filter(({ topic }) => allowed(topic)).map(({ topic, weight }) => [topic, weight]));
+			// A topic this device opens now asks the peer for it (step 1, in `load`): newest first.
+			for (const topic of this.ordered(progress.announced.keys())) void this.open(topic);
 			this.checkSynced(progress);
 			return;
 		}
@@ -298,10 +372,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		if (!this.acceptUpdate(message.topic, step.payload)) {
 			// Refused for good (history outside this device's window): the rest of the sync goes on.
 			this.rejectedMessages++;
-			if (step.kind === syncProtocol.messageYjsSyncStep2) {
-				progress.answered.add(message.topic);
-				this.checkSynced(progress);
-			}
+			if (step.kind === syncProtocol.messageYjsSyncStep2) this.answered(progress, message.topic);
 			return;
 		}
 		// Applied here rather than by y-protocols, which logs what Yjs refuses and carries on as if
@@ -312,15 +383,20 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			this.rejectedMessages++;
 			return;
 		}
-		if (step.kind === syncProtocol.messageYjsSyncStep2) {
-			progress.answered.add(message.topic);
-			this.checkSynced(progress);
-		}
+		if (step.kind === syncProtocol.messageYjsSyncStep2) this.answered(progress, message.topic);
+	}
+
+	private answered(progress: PeerProgress, topic: string): void {
+		if (progress.answered.has(topic)) return;
+		progress.answered.add(topic);
+		progress.received += progress.announced?.get(topic) ?? 0;
+		this.checkSynced(progress);
+		if (!progress.synced) this.emit('changed', { topic, local: false });
 	}
 
 	private checkSynced(progress: PeerProgress): void {
 		if (progress.synced || !progress.announced) return;
-		for (const topic of progress.announced) if (!progress.answered.has(topic)) return;
+		for (const topic of progress.announced.keys()) if (!progress.answered.has(topic)) return;
 		progress.synced = true;
 		this.emit('peer-synced', progress.verified);
 	}

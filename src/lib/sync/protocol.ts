@@ -3,14 +3,16 @@
  * (see ../transport/peer-session.ts). One Y.Doc per topic; the messages of y-protocols' sync
  * protocol do the work, this file only names the topic and the announcement around them.
  *
- *   on authentication, each side sends   TOPICS  [0x00][count: varuint][topic: varstring]*
+ *   on authentication, each side sends   TOPICS  [0x00][count: varuint]([topic: varstring][weight: varuint])*
  *   then, for every topic it holds       SYNC    [0x01][topic: varstring][y-protocols SyncStep1]
  *   the receiver answers each step 1     SYNC    [0x01][topic][SyncStep2: what the sender lacks]
  *   every later local change             SYNC    [0x01][topic][Update]
  *
  * A receiver that sees a topic it does not hold yet (and accepts) opens it and sends its own
  * step 1, so data flows both ways. A device is "synced with a peer" once it has had a step 2 for
- * every topic that peer announced. Updates are idempotent and commutative, so duplicated or
+ * every topic that peer announced. A topic's weight is how many messages it holds for the receiver
+ * (at most MAX_WEIGHT): the receiver shows how far a history sync has come by the weights of the
+ * topics answered so far. Topics go out in the order the sender wants them filled (newest first). Updates are idempotent and commutative, so duplicated or
  * reordered messages converge to the same state.
  */
 import * as decoding from 'lib0/decoding';
@@ -20,9 +22,16 @@ export const MESSAGE_TOPICS = 0;
 export const MESSAGE_SYNC = 1;
 export const MAX_TOPIC_LENGTH = 200;
 export const MAX_TOPICS = 100_000;
+/** The most messages a topic may claim to hold: more than a month document can. */
+export const MAX_WEIGHT = 10_000_000;
+
+export interface AnnouncedTopic {
+	topic: string;
+	weight: number;
+}
 
 export type SyncMessage =
-	| { type: typeof MESSAGE_TOPICS; topics: string[] }
+	| { type: typeof MESSAGE_TOPICS; topics: AnnouncedTopic[] }
 	| { type: typeof MESSAGE_SYNC; topic: string; body: Uint8Array };
 
 export class SyncProtocolError extends Error {
@@ -32,11 +41,16 @@ export class SyncProtocolError extends Error {
 	}
 }
 
-export function writeTopics(topics: string[]): Uint8Array {
+export function writeTopics(topics: AnnouncedTopic[]): Uint8Array {
+	if (topics.length > MAX_TOPICS) throw new SyncProtocolError('too many topics');
 	const encoder = encoding.createEncoder();
 	encoding.writeVarUint(encoder, MESSAGE_TOPICS);
 	encoding.writeVarUint(encoder, topics.length);
-	for (const topic of topics) encoding.writeVarString(encoder, topic);
+	for (const { topic, weight } of topics) {
+		if (topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) throw new SyncProtocolError('bad topic name');
+		encoding.writeVarString(encoder, topic);
+		encoding.writeVarUint(encoder, Math.min(Math.max(0, Math.floor(weight)), MAX_WEIGHT));
+	}
 	return encoding.toUint8Array(encoder);
 }
 
@@ -56,8 +70,13 @@ export function readSyncMessage(data: Uint8Array): SyncMessage {
 		if (type === MESSAGE_TOPICS) {
 			const count = decoding.readVarUint(decoder);
 			if (count > MAX_TOPICS) throw new SyncProtocolError('too many topics');
-			const topics: string[] = [];
-			for (let i = 0; i < count; i++) topics.push(readTopic(decoder));
+			const topics: AnnouncedTopic[] = [];
+			for (let i = 0; i < count; i++) {
+				const topic = readTopic(decoder);
+				const weight = decoding.readVarUint(decoder);
+				if (weight > MAX_WEIGHT) throw new SyncProtocolError('weight out of range');
+				topics.push({ topic, weight });
+			}
 			if (decoding.hasContent(decoder)) throw new SyncProtocolError('trailing bytes');
 			return { type, topics };
 		}
