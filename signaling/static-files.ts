@@ -30,9 +30,11 @@ const TYPES: Record<string, string> = {
 	'.png': 'image/png',
 	'.ico': 'image/x-icon',
 	'.txt': 'text/plain; charset=utf-8',
-	'.woff2': 'font/woff2'
+	'.woff2': 'font/woff2',
+	// Without its own type a browser refuses to compile a module while it downloads (WebAssembly.instantiateStreaming).
+	'.wasm': 'application/wasm'
 };
-const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.json', '.webmanifest', '.svg', '.txt']);
+const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.json', '.webmanifest', '.svg', '.txt', '.wasm']);
 /** Below this, compression saves less than the headers it costs. */
 const MIN_COMPRESS_BYTES = 1024;
 /** Larger files are streamed from disk, uncompressed; nothing in the app's build comes near this. */
