@@ -13,7 +13,7 @@ import { carriesLinkPayload, LinkError, linkUrl, type LinkErrorCode } from '../p
 import { Session } from '../session';
 import { watched } from './app.svelte';
 import { thisDevice } from './device-info';
-import { prepareScanner, ScannerError, startScanner, type Scanner, type ScannerErrorCode } from './scanner';
+import { prepareScanner, ScannerError, startScanner, type ScannerErrorCode } from './scanner';
 
 /** What the new device says for a failed link: it is the one to make a new code. */
 export function invitationErrorKey(error: LinkErrorCode): MessageKey {
@@ -107,9 +107,8 @@ export class ApprovalFlow {
 	/** This page was opened from a link: explained, never used. */
 	openedLink = $state(false);
 	private approval?: LinkApproval;
-	private scanner?: Scanner;
-	/** Counts scans, so that a camera that answers after Cancel or a second scan is closed at once. */
-	private scanAttempt = 0;
+	/** Turns off the camera of the scan under way. */
+	private scanStop?: AbortController;
 
 	/**
 	 * A link opened in the browser lands here with its payload in the fragment. Following a link
@@ -150,19 +149,18 @@ export class ApprovalFlow {
 	/** Starts the camera in `video`, at the user's request; the first code it reads is used. */
 	async scan(video: HTMLVideoElement): Promise<void> {
 		if (this.scanning) return;
-		const attempt = ++this.scanAttempt;
+		const controller = new AbortController();
+		this.scanStop = controller;
 		this.cameraError = undefined;
 		this.scanning = true;
 		const failed = (error: ScannerError) => {
-			if (attempt !== this.scanAttempt) return;
+			if (controller.signal.aborted) return;
+			this.scanStop = undefined;
 			this.scanning = false;
-			this.scanner = undefined;
 			this.cameraError = error.code;
 		};
 		try {
-			const scanner = await startScanner(video, (text) => this.use(text), { onError: failed });
-			if (attempt === this.scanAttempt && this.scanning) this.scanner = scanner;
-			else scanner.stop();
+			await startScanner(video, (text) => this.use(text), { signal: controller.signal, onError: failed });
 		} catch (error) {
 			if (!(error instanceof ScannerError)) throw error;
 			failed(error);
@@ -171,10 +169,9 @@ export class ApprovalFlow {
 
 	/** Turns the camera off (Stop camera, Cancel, a code read, the screen closed). */
 	stopScan(): void {
-		this.scanAttempt++;
+		this.scanStop?.abort();
+		this.scanStop = undefined;
 		this.scanning = false;
-		this.scanner?.stop();
-		this.scanner = undefined;
 	}
 
 	confirm(): void {

@@ -1,7 +1,7 @@
 /**
- * The camera QR scanner, behind one function: `startScanner(video, onText)` shows the back camera in
- * `video`, hands a few frames a second to a QR decoder, and calls `onText` once, with the first text
- * it reads. `stop()` ends the camera and the loop; it may be called at any time, more than once.
+ * The camera QR scanner, behind one function: `startScanner(video, onText, { signal })` shows the back
+ * camera in `video`, hands a few frames a second to a QR decoder, and calls `onText` once, with the
+ * first text it reads; then the camera is off. Aborting `signal` turns it off at any moment.
  *
  * The decoder is the browser's own `BarcodeDetector` where it reads QR codes (Android, macOS,
  * ChromeOS), else the `barcode-detector` ponyfill over ZXing-C++ compiled to WebAssembly (desktop
@@ -35,11 +35,9 @@ export class ScannerError extends Error {
 	}
 }
 
-export interface Scanner {
-	stop(): void;
-}
-
 export interface ScannerOptions {
+	/** Aborting turns the camera off and ends the reading, at any moment, also while the camera is being asked for. */
+	signal: AbortSignal;
 	/** A failure after the camera started (it was unplugged, the decoder broke): the scanner has stopped. */
 	onError?: (error: ScannerError) => void;
 	/** Time from the start of one decode to the start of the next, in ms. */
@@ -83,9 +81,15 @@ const ZXING_OVERRIDES = {
 
 /** ZXing-C++ in WebAssembly, fed with the video's frame drawn into a canvas of our own. */
 async function zxingDecoder(): Promise<QrDecoder> {
-	const { BarcodeDetector, prepareZXingModule } = await import('barcode-detector/ponyfill');
+	const { BarcodeDetector, prepareZXingModule, purgeZXingModule } = await import('barcode-detector/ponyfill');
 	// Compiles the module now, so that a missing or broken .wasm fails here and not on every frame.
-	await prepareZXingModule({ overrides: ZXING_OVERRIDES, fireImmediately: true });
+	try {
+		await prepareZXingModule({ overrides: ZXING_OVERRIDES, fireImmediately: true });
+	} catch (cause) {
+		// The failed module stays cached until purged: without this, Try again could never succeed.
+		purgeZXingModule();
+		throw cause;
+	}
 	const detector = new BarcodeDetector({ formats: ['qr_code'] });
 	const canvas = document.createElement('canvas');
 	const context = canvas.getContext('2d', { willReadFrequently: true });
@@ -142,20 +146,25 @@ async function openCamera(): Promise<MediaStream> {
 	}
 }
 
-export async function startScanner(video: HTMLVideoElement, onText: (text: string) => void, options: ScannerOptions = {}): Promise<Scanner> {
+/**
+ * Resolves once the camera shows in `video` (or the scan was aborted first); rejects with a
+ * `ScannerError` when the camera or the decoder cannot be used, with the camera off again.
+ */
+export async function startScanner(video: HTMLVideoElement, onText: (text: string) => void, options: ScannerOptions): Promise<void> {
+	const { signal } = options;
 	const interval = options.frameIntervalMs ?? FRAME_INTERVAL_MS;
 	// Camera and decoder load side by side: the permission prompt hides the decoder's compile time.
 	const decoding = loadDecoder();
-	const stream = await openCamera().catch((error: unknown) => {
-		decoding.catch(() => undefined);
-		throw error;
-	});
+	// A camera that fails first is the error to report; the decoder's own failure is reported when awaited below.
+	decoding.catch(() => undefined);
+	const stream = await openCamera();
 	let stopped = false;
 	let timer: ReturnType<typeof setTimeout> | undefined;
 
 	function stop(): void {
 		if (stopped) return;
 		stopped = true;
+		signal.removeEventListener('abort', stop);
 		clearTimeout(timer);
 		for (const track of stream.getTracks()) track.stop();
 		if (video.srcObject === stream) video.srcObject = null;
@@ -167,25 +176,36 @@ export async function startScanner(video: HTMLVideoElement, onText: (text: strin
 		options.onError?.(error);
 	}
 
-	let decoder: QrDecoder;
+	if (signal.aborted) return stop();
+	signal.addEventListener('abort', stop);
+	// The user sees the camera at once and can aim while the decoder is still loading.
 	try {
-		decoder = await decoding;
 		video.muted = true;
 		video.playsInline = true;
 		video.srcObject = stream;
 		await video.play();
 	} catch (cause) {
+		if (stopped) return;
 		stop();
-		throw cause instanceof ScannerError ? cause : new ScannerError('camera-failed', cause);
+		throw new ScannerError('camera-failed', cause);
 	}
-	if (stopped) return { stop };
+	if (stopped) return;
 	performance.mark(MARK_CAMERA);
+	let decoder: QrDecoder;
+	try {
+		decoder = await decoding;
+	} catch (cause) {
+		if (stopped) return;
+		stop();
+		throw cause;
+	}
+	if (stopped) return;
 	for (const track of stream.getVideoTracks()) track.addEventListener('ended', () => fail(new ScannerError('camera-failed')));
 
 	async function tick(): Promise<void> {
 		if (stopped) return;
 		const started = performance.now();
-		// HAVE_CURRENT_DATA: a frame to draw. Before it, and between frames, there is nothing to read.
+		// HAVE_CURRENT_DATA: a frame to draw. Before it there is nothing to read.
 		if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) {
 			let texts: string[];
 			try {
@@ -206,5 +226,4 @@ export async function startScanner(video: HTMLVideoElement, onText: (text: strin
 		timer = setTimeout(() => void tick(), Math.max(0, interval - (performance.now() - started)));
 	}
 	void tick();
-	return { stop };
 }
