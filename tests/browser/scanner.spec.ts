@@ -119,6 +119,16 @@ test('a browser without camera access for pages says so instead of failing', asy
 			primary.page,
 			'This browser cannot use a camera here. Paste the link of the new device instead: tap Copy link on the new device, send it to yourself, and paste it below.'
 		);
+		// The same in Dutch.
+		await primary.page.goto('/settings');
+		await primary.page.getByTestId('language').selectOption('nl');
+		await primary.page.getByTestId('link-device').click();
+		await primary.page.getByTestId('scan-qr').click();
+		await expect(primary.page.getByTestId('camera-error')).toContainText(
+			'Deze browser kan hier geen camera gebruiken. Plak in plaats daarvan de link van het nieuwe apparaat'
+		);
+		await expect(primary.page.getByTestId('paste-instead')).toHaveText('Link plakken');
+		await expect(primary.page.getByTestId('camera-retry')).toHaveText('Opnieuw proberen');
 		expect(errors).toEqual([]);
 	} finally {
 		await browser.close();
@@ -157,11 +167,16 @@ test('offline, the scanner still reads: its WebAssembly comes from the service w
 		const primary = await primaryOnLinkScreen(browser, baseURL!);
 		await expect.poll(() => primary.page.evaluate(async () => !!(await navigator.serviceWorker.ready).active)).toBe(true);
 		await primary.context.setOffline(true);
+		const wasm: boolean[] = [];
+		primary.page.on('response', (response) => {
+			if (response.url().endsWith('.wasm')) wasm.push(response.fromServiceWorker());
+		});
 		await primary.page.reload();
 		const errors = pageErrors(primary.page);
 		await primary.page.getByTestId('scan-qr').click();
 		// A broken Samen link is read from the camera and refused, all without a network.
 		await expect(primary.page.getByTestId('link-error')).toHaveText('This is not a Samen link code.');
+		expect(wasm).toEqual([true]);
 		// Chromium itself logs that the signaling server cannot be reached; the app logs nothing.
 		expect(errors.filter((error) => !error.includes("WebSocket connection to 'ws://localhost"))).toEqual([]);
 	} finally {
@@ -190,6 +205,60 @@ test('Stop camera and Cancel turn the camera off; frames without a code cause no
 		await expect(primary.page.getByRole('heading', { level: 1 })).toHaveText('Settings');
 		expect(await cameraUse(primary.page)).toEqual({ requests: 2, live: 0 });
 		expect(errors).toEqual([]);
+	} finally {
+		await browser.close();
+	}
+});
+
+test('the browser’s own BarcodeDetector reads where it knows QR codes, and no WebAssembly is fetched; one without QR codes is passed over for ZXing', async ({
+	baseURL
+}) => {
+	const browser = await launchWithCamera(await cameraOnQrOf('https://example.com/not-samen'));
+	try {
+		// As on Android: a native detector that reads QR codes (here one that "reads" a broken Samen link in any frame).
+		const native = await openDevice(browser, baseURL!, { serviceWorkers: 'block' });
+		await native.context.addInitScript(() => {
+			class NativeDetector {
+				static getSupportedFormats = async () => ['qr_code', 'ean_13'];
+				detect = async () => {
+					(window as unknown as { nativeReads: number }).nativeReads = ((window as unknown as { nativeReads?: number }).nativeReads ?? 0) + 1;
+					return [{ rawValue: 'samen2.native' }];
+				};
+			}
+			Object.assign(globalThis, { BarcodeDetector: NativeDetector });
+		});
+		await native.page.reload();
+		const fetched: string[] = [];
+		native.context.on('request', (request) => fetched.push(request.url()));
+		await createAccount(native.page, 'Ada', 'Laptop');
+		await native.page.getByTestId('open-settings').click();
+		await native.page.getByTestId('link-device').click();
+		await native.page.getByTestId('scan-qr').click();
+		await expect(native.page.getByTestId('link-error')).toHaveText('This is not a Samen link code.');
+		expect(fetched.filter((url) => url.endsWith('.wasm'))).toEqual([]);
+		expect(await native.page.evaluate(() => (window as unknown as { nativeReads?: number }).nativeReads)).toBe(1);
+
+		// As in Chromium where the class exists without QR codes: ZXing reads the camera's real QR code.
+		const other = await openDevice(browser, baseURL!, { serviceWorkers: 'block' });
+		await other.context.addInitScript(() => {
+			class NoQrDetector {
+				static getSupportedFormats = async () => ['ean_13'];
+				detect = async () => {
+					(window as unknown as { nativeReads: number }).nativeReads = ((window as unknown as { nativeReads?: number }).nativeReads ?? 0) + 1;
+					return [{ rawValue: 'samen2.native' }];
+				};
+			}
+			Object.assign(globalThis, { BarcodeDetector: NoQrDetector });
+		});
+		await other.page.reload();
+		await createAccount(other.page, 'Bea', 'Desktop');
+		await other.page.getByTestId('open-settings').click();
+		await other.page.getByTestId('link-device').click();
+		await other.page.getByTestId('scan-qr').click();
+		// Refused again, but this time ZXing read the filmed example.com code: the native class was never asked.
+		await expect(other.page.getByTestId('link-error')).toHaveText('This is not a Samen link code.');
+		expect(await other.page.evaluate(() => (window as unknown as { nativeReads?: number }).nativeReads)).toBeUndefined();
+		expect(await other.page.evaluate(() => performance.getEntriesByType('resource').some((entry) => entry.name.endsWith('.wasm')))).toBe(true);
 	} finally {
 		await browser.close();
 	}

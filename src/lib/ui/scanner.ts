@@ -49,9 +49,9 @@ const FRAME_INTERVAL_MS = 160;
 /** Frames are decoded at most this wide or high: a phone's 1080p frame costs ZXing four times a 720p one, and reads no better. */
 const MAX_DECODE_SIDE = 1280;
 
-/** Marks in the Performance timeline, read by the browser tests to time a scan. */
-export const MARK_CAMERA = 'samen-scanner-camera';
-export const MARK_DECODED = 'samen-scanner-decoded';
+/** Marks in the Performance timeline, read by the browser tests and bench/scanner.ts to time a scan. */
+const MARK_CAMERA = 'samen-scanner-camera';
+const MARK_DECODED = 'samen-scanner-decoded';
 
 interface QrDecoder {
 	/** The texts of the QR codes in the video's current frame. */
@@ -66,7 +66,7 @@ async function nativeDecoder(): Promise<QrDecoder | undefined> {
 	try {
 		formats = await Native.getSupportedFormats();
 	} catch {
-		// Chromium on Linux and Windows has the class but no detection service behind it: use ZXing.
+		// A class without a detection service behind it may refuse even to list formats: ZXing reads instead.
 		return undefined;
 	}
 	if (!formats.includes('qr_code')) return undefined;
