@@ -26,6 +26,8 @@ export interface Connection {
 	readonly id: string;
 	/** The rooms this connection is in, each with the room key it joined with (none: signaling only). */
 	readonly rooms: Map<string, Uint8Array | undefined>;
+	/** Of those, the rooms joined "mailboxOnly": no one is introduced to this connection there, nor it to anyone. */
+	readonly mailboxOnly: Set<string>;
 	send(frame: ServerFrame): void;
 	/** Work for this connection, in arrival order. */
 	pending: Promise<void>;
@@ -99,20 +101,29 @@ export class Rooms {
 				this.countRejected('forbidden');
 				return { close: CLOSE_CODES.malformed, reason: 'the key does not match the room' };
 			}
+			// A second join of a room changes how the connection is in it: the directory hears of both kinds.
+			const wasMet = from.rooms.has(frame.room) && !from.mailboxOnly.has(frame.room);
 			from.rooms.set(frame.room, key);
+			if (frame.mailboxOnly && !wasMet) from.mailboxOnly.add(frame.room);
+			else from.mailboxOnly.delete(frame.room);
 		}
-		if (frame.type === 'leave' && !from.rooms.delete(frame.room)) return undefined;
+		const quiet = from.mailboxOnly.has(frame.room);
+		if (frame.type === 'leave') {
+			if (!from.rooms.delete(frame.room)) return undefined;
+			from.mailboxOnly.delete(frame.room);
+		}
 		// Membership and key as this frame arrives, not when its turn comes: a leave right behind a
 		// deposit must not undo the deposit.
 		const member = from.rooms.has(frame.room);
 		const key = from.rooms.get(frame.room);
-		this.enqueue(from, () => this.apply(from, frame, member, key));
+		this.enqueue(from, () => this.apply(from, frame, member, key, quiet));
 		return undefined;
 	}
 
 	disconnect(connection: Connection): void {
-		const rooms = [...connection.rooms.keys()];
+		const rooms = [...connection.rooms.keys()].filter((room) => !connection.mailboxOnly.has(room));
 		connection.rooms.clear();
+		connection.mailboxOnly.clear();
 		this.enqueue(connection, async () => {
 			for (const room of rooms) await this.leave(connection, room);
 			this.directory.detach(connection.id);
@@ -125,16 +136,19 @@ export class Rooms {
 
 	/**
 	 * Does what `frame` asks; `member` tells whether `from` was in the frame's room when the frame
-	 * arrived, and `key` which room key it had joined with.
+	 * arrived, `key` which room key it had joined with, and `quiet` whether it is there for the mailbox only.
 	 */
-	private async apply(from: Connection, frame: ClientFrame, member: boolean, key: Uint8Array | undefined): Promise<void> {
-		if (frame.type === 'join') {
+	private async apply(from: Connection, frame: ClientFrame, member: boolean, key: Uint8Array | undefined, quiet: boolean): Promise<void> {
+		if (frame.type === 'join' && quiet) {
+			from.send({ type: 'joined', room: frame.room, peers: [] });
+			await this.handOutMailbox(from, frame.room);
+		} else if (frame.type === 'join') {
 			const before = await this.directory.join(frame.room, from.id);
 			from.send({ type: 'joined', room: frame.room, peers: before });
 			await Promise.all(before.map((peer) => this.directory.deliver(frame.room, peer, { type: 'peer-joined', room: frame.room, peer: from.id })));
 			await this.handOutMailbox(from, frame.room);
 		} else if (frame.type === 'leave') {
-			await this.leave(from, frame.room);
+			if (!quiet) await this.leave(from, frame.room);
 		} else if (frame.type === 'deposit') {
 			if (!member) return this.notInRoom(from);
 			if (!this.mayUseMailbox(from, frame, key)) return;
@@ -156,6 +170,7 @@ export class Rooms {
 		} else {
 			const delivered =
 				member &&
+				!quiet &&
 				(await this.directory.deliver(frame.room, frame.to, { type: 'signal', room: frame.room, from: from.id, data: frame.data }));
 			if (delivered) this.framesForwarded++;
 			else this.notInRoom(from);

@@ -115,6 +115,7 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 		const connection: Connection = {
 			id: randomBytes(8).toString('hex'),
 			rooms: new Map(),
+			mailboxOnly: new Set(),
 			pending: Promise.resolve(),
 			send(frame: ServerFrame) {
 				if (ws.readyState === ws.OPEN) ws.send(writeServerFrame(frame));

@@ -19,14 +19,14 @@ import {
 	type SecurityEvent
 } from './identity/account-trust';
 import { generateDeviceKeys, loadDeviceKeys, storeDeviceKeys, type DeviceKeys, type StoredDeviceKeys } from './identity/device-keys';
-import type { EpochKeys } from './identity/epochs';
+import { dayOf, roomKeys, type EpochKeys, type RoomKeys } from './identity/epochs';
 import { Outbox } from './mailbox/outbox';
 import { RoomMailbox } from './mailbox/room-mailbox';
 import { MAX_DEVICE_NAME_LENGTH, type DeviceKind, type DeviceRole, type ListedDevice } from './protocol/trust';
 import type { DocumentStore, KeyValueStore } from './storage/types';
 import { SyncEngine } from './sync/engine';
 import { SecureChannel, type SessionPolicy } from './transport/peer-session';
-import type { RoomAuth, Transport, TransportStatus } from './transport/types';
+import type { RoomAuth, RoomMode, Transport, TransportStatus } from './transport/types';
 import type { Clock } from './util/clock';
 import { Emitter } from './util/emitter';
 
@@ -35,9 +35,9 @@ export interface Platform {
 	documents: DocumentStore;
 	/**
 	 * A transport into the rendezvous room `room` (an opaque id); with the room's `auth`, one whose
-	 * mailbox deposits and takes the server accepts.
+	 * mailbox deposits and takes the server accepts; in mode 'mailbox', one that only uses the mailbox.
 	 */
-	transport(room: string, auth?: RoomAuth): Transport;
+	transport(room: string, auth?: RoomAuth, mode?: RoomMode): Transport;
 	clock: Clock;
 	/** Deletes what this device keeps outside `records` and `documents` (browser caches, offline copy). */
 	wipe?(): Promise<void>;
@@ -89,6 +89,17 @@ export interface LinkAuthority {
 export type SessionEvents = { changed: void; 'logged-out': LogoutReason };
 
 const RECORD_DEVICE_KEYS = 'device-keys';
+/** The last UTC day up to which this device took everything the account's mailboxes held for it. */
+const RECORD_MAILBOX_DAY = 'mailbox-day';
+/** How many days back a device catches up on mailboxes: as long as the server keeps what waits (MAILBOX_DAYS). */
+const CATCH_UP_DAYS = 30;
+/**
+ * After moving to a new day's room, the former day's mailbox is looked at once more this much
+ * later: a device whose clock is a little behind may still have left something there.
+ */
+const LATE_CATCH_UP_MS = 15 * 60 * 1000;
+/** How long one earlier day's mailbox may take to hand out what it holds before catching up stops for now. */
+const CATCH_UP_ROOM_TIMEOUT_MS = 30_000;
 const ACTIVITY_INTERVAL_MS = 60 * 60 * 1000;
 const CHECK_INTERVAL_MS = 60 * 1000;
 /** How long a companion that logs itself out waits for its leaving note to reach the mailbox. */
@@ -98,9 +109,9 @@ const DEPOSIT_DELAY_MS = 50;
 /** Time for the last messages (a new device list, a leaving note) to leave before a device wipes itself. */
 const DELETE_GRACE_MS = 1500;
 
-/** One epoch room: its transport, its peer sessions and its mailbox. */
+/** One day's room of one epoch: its transport, its peer sessions and its mailbox. */
 interface RoomConnection {
-	keys: EpochKeys;
+	keys: RoomKeys;
 	transport: Transport;
 	channel: SecureChannel;
 	mailbox: RoomMailbox;
@@ -111,8 +122,17 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	private readonly engine: SyncEngine;
 	private account!: Y.Doc;
 	readonly chats!: Chats;
+	/** Today's room of the current epoch, where the devices meet and leave what waits. */
 	private current?: RoomConnection;
+	/** Today's rooms of former epochs, for devices that were away during a key rotation. */
 	private handover: RoomConnection[] = [];
+	/** Catching up on the mailboxes of earlier days, when under way. */
+	private catchingUp?: { epoch: number; cancelled: boolean; done: Promise<void> };
+	/** Whether the last catch-up went through every day it meant to. */
+	private caughtUpOnEarlierDays = false;
+	private lateCatchUpTimer?: ReturnType<typeof setTimeout>;
+	/** Entries of earlier days' mailboxes that could not be opened or applied. */
+	private catchUpRejected = 0;
 	/** Peers (by peer id) that sent this device everything they had, and the devices they are. */
 	private readonly syncedPeers = new Map<string, string>();
 	private outbox!: Outbox;
@@ -180,6 +200,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		const keys = generateDeviceKeys();
 		await platform.records.set(RECORD_DEVICE_KEYS, storeDeviceKeys(keys));
 		const trust = await AccountTrust.create(platform.records, keys, platform.clock, deviceName, kind);
+		// Nothing waits for a new account in any earlier day's mailbox.
+		await platform.records.set(RECORD_MAILBOX_DAY, dayOf(platform.clock()));
 		const session = new Session(platform, keys, trust);
 		await session.open();
 		session.account.transact(() => {
@@ -193,6 +215,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	static async join(platform: Platform, joined: JoinedAccount): Promise<Session> {
 		const trust = await AccountTrust.join(platform.records, joined.keys, platform.clock, joined.deviceList, joined.heartbeat);
 		await platform.records.set(RECORD_DEVICE_KEYS, storeDeviceKeys(joined.keys));
+		// History comes from the primary, met while linking; of the mailboxes, yesterday's is looked at.
+		await platform.records.set(RECORD_MAILBOX_DAY, dayOf(platform.clock()));
 		const session = new Session(platform, joined.keys, trust);
 		await session.open();
 		return session;
@@ -225,33 +249,59 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		if (leaving.length > 0) this.trust.removeDevices(leaving);
 	}
 
-	/** Joins the account's rooms and syncs with every device found there, until `disconnect`. */
+	/** Joins the account's rooms of today and syncs with every device found there, until `disconnect`. */
 	connect(): void {
 		if (this.connected || this.wiped) return;
 		this.connected = true;
-		this.current = this.openRoom(this.trust.currentEpoch, true);
-		this.handover = this.trust.handoverEpochs.map((keys) => this.openRoom(keys, false));
+		const today = this.today;
+		this.current = this.openRoom(roomKeys(this.trust.currentEpoch, today), true);
+		this.handover = this.trust.handoverEpochs.map((keys) => this.openRoom(roomKeys(keys, today), false));
+		void this.catchUp(this.trust.currentEpoch);
 		this.checkTimer = setInterval(() => this.check(), CHECK_INTERVAL_MS);
 		this.check();
 		this.changed();
 	}
 
-	private openRoom(keys: EpochKeys, syncs: boolean): RoomConnection {
-		const transport = this.platform.transport(keys.room, keys.roomAuth);
-		const channel = new SecureChannel(transport, this.sessionPolicy(keys));
-		// Whether this is the current epoch's room is asked each time: a room becomes a former epoch's
-		// while it is open, and from then on nothing there is applied (a removed device may write there).
-		const isCurrent = () => keys.epoch === this.trust.currentEpoch.epoch;
-		const mailbox = new RoomMailbox(
+	private get today(): number {
+		return dayOf(this.platform.clock());
+	}
+
+	/** Today's room of the current epoch, where this device meets the others (also before it connects). */
+	get meetingRoom(): RoomKeys {
+		return this.current?.keys ?? roomKeys(this.trust.currentEpoch, this.today);
+	}
+
+	/**
+	 * Whether `epoch` is the current one. Asked each time: a room becomes a former epoch's while it is
+	 * open, and from then on nothing there is applied (a removed device may write there).
+	 */
+	private isCurrentEpoch(epoch: number): boolean {
+		return epoch === this.trust.deviceList.epoch;
+	}
+
+	/** A day's mailbox as this device handles it: what it applies there, what it takes. */
+	private roomMailbox(transport: Transport, keys: RoomKeys, caughtUp: () => void): RoomMailbox {
+		const isCurrent = () => this.isCurrentEpoch(keys.epoch);
+		return new RoomMailbox(
 			transport,
 			keys,
 			{
 				update: (topic, update) => (isCurrent() ? this.applyFromMailbox(topic, update) : Promise.resolve(false)),
 				introduction: (introduction) => this.trust.consider(introduction),
-				caughtUp: () => this.changed()
+				caughtUp
 			},
 			isCurrent
 		);
+	}
+
+	private openRoom(keys: RoomKeys, syncs: boolean): RoomConnection {
+		const transport = this.platform.transport(keys.room, keys.roomAuth);
+		const channel = new SecureChannel(transport, this.sessionPolicy(keys));
+		const isCurrent = () => this.isCurrentEpoch(keys.epoch);
+		const mailbox = this.roomMailbox(transport, keys, () => {
+			void this.noteMailboxSeen();
+			this.changed();
+		});
 		const room: RoomConnection = { keys, transport, channel, mailbox };
 		if (syncs) room.detachSync = this.engine.attach(channel, (peer) => peer.account === this.trust.accountId);
 		const online = () => {
@@ -269,7 +319,87 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		return room;
 	}
 
-	private sessionPolicy(keys: EpochKeys): SessionPolicy {
+	/**
+	 * Takes what the account's devices left in the mailboxes of the days this device missed: from the
+	 * day it last caught up (at least yesterday, at most CATCH_UP_DAYS back) to yesterday, one day's
+	 * room at a time, joined for its mailbox only. What it applies there it deposits again today for
+	 * the devices still away (applyFromMailbox). Stops when the epoch changes or the device goes
+	 * offline; the next connection starts over from the day it last completed.
+	 */
+	private catchUp(epoch: EpochKeys, days?: number[]): Promise<void> {
+		if (this.catchingUp) this.catchingUp.cancelled = true;
+		const run = { epoch: epoch.epoch, cancelled: false, done: Promise.resolve() };
+		this.catchingUp = run;
+		this.caughtUpOnEarlierDays = false;
+		run.done = (async () => {
+			const today = this.today;
+			if (!days) {
+				const seen = (await this.platform.records.get<number>(RECORD_MAILBOX_DAY)) ?? today - CATCH_UP_DAYS;
+				const first = Math.max(Math.min(seen, today - 1), today - CATCH_UP_DAYS);
+				days = [];
+				for (let day = today - 1; day >= first; day--) days.push(day);
+			}
+			// Newest first: what is most likely still missing elsewhere arrives first.
+			for (const day of days) {
+				if (run.cancelled || !this.connected || this.wiped || !this.isCurrentEpoch(run.epoch)) return;
+				if (!(await this.catchUpOn(roomKeys(epoch, day)))) return;
+			}
+			this.caughtUpOnEarlierDays = !run.cancelled && this.isCurrentEpoch(run.epoch);
+		})()
+			// Storage that failed meanwhile (the device is being wiped): tried again by `check`, if still here.
+			.catch(() => undefined)
+			.finally(() => {
+				if (this.catchingUp !== run) return;
+				this.catchingUp = undefined;
+				void this.noteMailboxSeen();
+				this.changed();
+			});
+		return run.done;
+	}
+
+	/** Joins one earlier day's room for its mailbox, handles all it holds, leaves; false when it did not finish. */
+	private async catchUpOn(keys: RoomKeys): Promise<boolean> {
+		const transport = this.platform.transport(keys.room, keys.roomAuth, 'mailbox');
+		let finish!: (done: boolean) => void;
+		const finished = new Promise<boolean>((resolve) => (finish = resolve));
+		const mailbox = this.roomMailbox(transport, keys, () => finish(true));
+		const timer = setTimeout(() => finish(false), CATCH_UP_ROOM_TIMEOUT_MS);
+		transport.connect();
+		const done = await finished;
+		clearTimeout(timer);
+		this.catchUpRejected += mailbox.rejected;
+		mailbox.close();
+		transport.close();
+		return done;
+	}
+
+	/** Once today's mailbox and the earlier days' are handled, the next catch-up starts from today. */
+	private async noteMailboxSeen(): Promise<void> {
+		const current = this.current;
+		if (!current?.mailbox.caughtUp || this.catchingUp || !this.caughtUpOnEarlierDays || this.wiped) return;
+		// Should storage fail, the next catch-up merely looks at more days.
+		await this.platform.records.set(RECORD_MAILBOX_DAY, current.keys.day).catch(() => undefined);
+	}
+
+	/** At midnight UTC: today's rooms replace yesterday's; yesterday's mailbox gets one late look. */
+	private moveToNewDay(): void {
+		const today = this.today;
+		const current = this.current;
+		if (!this.connected || this.wiped || !current || current.keys.day === today) return;
+		const former = [current, ...this.handover];
+		this.current = this.openRoom(roomKeys(this.trust.currentEpoch, today), true);
+		this.handover = this.trust.handoverEpochs.map((keys) => this.openRoom(roomKeys(keys, today), false));
+		for (const room of former) this.closeRoom(room);
+		const epoch = this.trust.currentEpoch;
+		const day = current.keys.day;
+		clearTimeout(this.lateCatchUpTimer);
+		this.lateCatchUpTimer = setTimeout(() => {
+			if (this.connected && !this.wiped && this.isCurrentEpoch(epoch.epoch)) void this.catchUp(epoch, [day]);
+		}, LATE_CATCH_UP_MS);
+		this.changed();
+	}
+
+	private sessionPolicy(keys: RoomKeys): SessionPolicy {
 		return {
 			staticKeys: this.keys.agreement,
 			psk: keys.sessionPsk,
@@ -302,7 +432,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		const introduction = this.trust.introduction();
 		const current = this.current;
 		for (const room of [current, ...this.handover]) room?.channel.reintroduce();
-		if (current && current.keys.epoch !== this.trust.currentEpoch.epoch) {
+		if (current && !this.isCurrentEpoch(current.keys.epoch)) {
 			// The former room stays open as a handover room: devices that were away learn the new list there.
 			current.detachSync?.();
 			current.detachSync = undefined;
@@ -313,7 +443,9 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 				const keep = [current, ...this.handover].filter((room) => wanted.has(room.keys.epoch));
 				for (const room of [current, ...this.handover]) if (!keep.includes(room)) this.closeRoom(room);
 				this.handover = keep;
-				this.current = this.openRoom(this.trust.currentEpoch, true);
+				this.current = this.openRoom(roomKeys(this.trust.currentEpoch, this.today), true);
+				// What the devices left in the new epoch's rooms while this one was still on the former.
+				void this.catchUp(this.trust.currentEpoch);
 				this.changed();
 			});
 		} else if (this.trust.isPrimary) {
@@ -395,6 +527,11 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		if (this.trust.isPrimary) this.trust.writeHeartbeat();
 		else this.trust.absence();
 		if (this.trust.loggedOut) return;
+		this.moveToNewDay();
+		// A catch-up cut short (the network went, a day's mailbox did not answer) is tried again.
+		if (this.connected && !this.catchingUp && !this.caughtUpOnEarlierDays && this.current?.transport.status === 'online') {
+			void this.catchUp(this.trust.currentEpoch);
+		}
 		this.scheduleDeposit();
 		const now = this.platform.clock();
 		const activity = activityMap(this.account);
@@ -408,7 +545,9 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		this.connected = false;
 		clearInterval(this.checkTimer);
 		clearTimeout(this.depositTimer);
+		clearTimeout(this.lateCatchUpTimer);
 		this.depositTimer = undefined;
+		if (this.catchingUp) this.catchingUp.cancelled = true;
 		for (const room of [this.current, ...this.handover]) if (room) this.closeRoom(room);
 		this.current = undefined;
 		this.handover = [];
@@ -565,7 +704,9 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			peers: new Set(this.engine.peers.map((peer) => peer.device)).size,
 			syncedPeers: new Set(this.syncedPeers.values()).size,
 			undelivered: !this.outbox.isEmpty,
-			historySynced: this.syncedPeers.size > 0 || (this.engine.peers.length === 0 && !!this.current?.mailbox.caughtUp)
+			historySynced:
+				this.syncedPeers.size > 0 ||
+				(this.engine.peers.length === 0 && !!this.current?.mailbox.caughtUp && !this.catchingUp && this.caughtUpOnEarlierDays)
 		};
 	}
 
@@ -576,7 +717,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	}
 
 	get mailboxRejected(): number {
-		return this.current?.mailbox.rejected ?? 0;
+		return (this.current?.mailbox.rejected ?? 0) + this.catchUpRejected;
 	}
 
 	/** Coalesces bursts of changes into one notification per task. */

@@ -8,6 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cameraSceneY4m, pngToY4m, type SceneOptions } from './y4m';
 
+/** What a browser without WebRTC says: across the top, and on each link screen. */
+export const NO_WEBRTC = 'This browser cannot connect to your other devices (no WebRTC).';
+export const CANNOT_JOIN = 'This browser cannot be linked to your account';
+export const CANNOT_APPROVE = 'This browser cannot link devices';
+
 export const CHROMIUM_ARGS = [
 	'--no-sandbox',
 	'--disable-background-networking',
@@ -145,7 +150,7 @@ export async function approveByPaste(primary: Page, newDevice: Page, link: strin
 	await confirmCodes(primary, newDevice);
 }
 
-/** On the primary: Settings → Link a device → Scan QR code, with a camera that sees the new device's QR. */
+/** On the primary: Settings → Link a device → Scan with camera, with a camera that sees the new device's QR. */
 export async function approveByCamera(primary: Page, newDevice: Page): Promise<void> {
 	await primary.getByTestId('open-settings').click();
 	await primary.getByTestId('link-device').click();

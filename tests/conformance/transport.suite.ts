@@ -16,6 +16,8 @@ export interface TransportHarness {
 	transports: Transport[];
 	/** Another transport into the same room, knowing its id but not its key; not connected yet. */
 	outsider?(): Transport;
+	/** Another transport into the same room, with its key, in mode 'mailbox'; not connected yet. */
+	mailboxOnly?(): Transport;
 	teardown(): unknown;
 }
 
@@ -293,6 +295,34 @@ export function runTransportConformance(name: string, setup: TransportSetup, opt
 				await pause(50);
 				expect(later.mailbox.map((entry) => entry.id)).toEqual([one.id]);
 				expect(Buffer.compare(bytes(later.mailbox[0]!.data), bytes(one.data))).toBe(0);
+			});
+
+			it('in mode “mailbox”, meets no one and is met by no one, yet takes and deposits', async () => {
+				const [writer, reader, later] = await open(3);
+				await connectAll([writer, reader]);
+				expect(await writer.transport.mailbox!.deposit(one)).toBe(true);
+
+				expect(harness!.mailboxOnly, 'an adapter with a mailbox gives a mailbox-only transport').toBeDefined();
+				const quiet = watch(harness!.mailboxOnly!());
+				const ended = new Promise<void>((resolve) => quiet.transport.on('mailbox-end', () => resolve()));
+				quiet.transport.connect();
+				await ended;
+				expect(quiet.mailbox.map((entry) => entry.id)).toEqual([one.id]);
+				quiet.transport.mailbox!.take([one.id]);
+				expect(await quiet.transport.mailbox!.deposit(two)).toBe(true);
+				await pause(waitMs / 10);
+				expect(quiet.connected).toEqual([]);
+				expect(writer.connected).toHaveLength(1);
+				expect(reader.connected).toHaveLength(1);
+				quiet.transport.close();
+				await pause(waitMs / 10);
+				expect(writer.disconnected).toEqual([]);
+				expect(reader.disconnected).toEqual([]);
+
+				later.transport.connect();
+				await until('the entry the quiet one left, at the next to come', () => later.mailbox.length >= 1);
+				await pause(50);
+				expect(later.mailbox.map((entry) => entry.id)).toEqual([two.id]);
 			});
 
 			it('keeps an entry deposited right before the writer closes', async () => {

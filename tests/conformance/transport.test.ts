@@ -21,7 +21,12 @@ runTransportConformance(
 			transports.push(transport);
 			return transport;
 		};
-		return { transports: [...transports], outsider, teardown: () => transports.forEach((transport) => transport.close()) };
+		const mailboxOnly = () => {
+			const transport = network.transport(room, auth, 'mailbox');
+			transports.push(transport);
+			return transport;
+		};
+		return { transports: [...transports], outsider, mailboxOnly, teardown: () => transports.forEach((transport) => transport.close()) };
 	},
 	{ mailbox: true }
 );
@@ -53,9 +58,17 @@ runTransportConformance(
 			transports.push(transport);
 			return transport;
 		};
+		const mailboxOnly = () => {
+			const client = nodeSignaling(server.url);
+			const transport = new WebRtcTransport(room, client, nodePeer, CONNECT_TIMEOUT_MS, auth, 'mailbox');
+			clients.push(client);
+			transports.push(transport);
+			return transport;
+		};
 		return {
 			transports: [...transports],
 			outsider,
+			mailboxOnly,
 			teardown: () => {
 				for (const transport of transports) transport.close();
 				for (const client of clients) client.close();

@@ -12,7 +12,7 @@ export function memoryPlatform(network: MemoryNetwork, clock: Clock = () => Date
 	return {
 		records: new MemoryKeyValueStore(),
 		documents: new MemoryDocumentStore(),
-		transport: (room, auth) => network.transport(room, auth),
+		transport: (room, auth, mode) => network.transport(room, auth, mode),
 		clock
 	};
 }

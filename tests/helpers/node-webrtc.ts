@@ -23,7 +23,7 @@ export function webRtcPlatform(
 		signaling,
 		records: stores.records ?? new MemoryKeyValueStore(),
 		documents: stores.documents ?? new MemoryDocumentStore(),
-		transport: (room, auth) => new WebRtcTransport(room, signaling, nodePeer, CONNECT_TIMEOUT_MS, auth),
+		transport: (room, auth, mode) => new WebRtcTransport(room, signaling, nodePeer, CONNECT_TIMEOUT_MS, auth, mode),
 		clock: () => Date.now()
 	};
 }

@@ -382,6 +382,49 @@ describe('signaling server: blind mailbox', () => {
 		metric(s, 'samen_mailbox_items 0');
 	});
 
+	it('introduces a mailbox-only member to no one, yet hands it the mailbox and takes its deposits and takes', async () => {
+		const s = await server();
+		const writer = await member(s);
+		deposit(writer, BOX, item('item-0001'));
+		const quiet = await rawClient(s.url);
+		quiet.send({ type: 'join', room: BOX.room, key: BOX.key, mailboxOnly: true });
+		expect(await quiet.next('joined')).toEqual({ type: 'joined', room: BOX.room, peers: [] });
+		expect(await quiet.next('mailbox')).toEqual({ type: 'mailbox', room: BOX.room, items: [item('item-0001')] });
+		await quiet.next('mailbox-end');
+		take(quiet, BOX, ['item-0001']);
+		deposit(quiet, BOX, item('item-0002'));
+		expect(await quiet.next('deposited')).toEqual({ type: 'deposited', room: BOX.room, id: 'item-0002' });
+		// It cannot signal anyone there: as far as the room goes, it is not in it.
+		quiet.send({ type: 'signal', room: BOX.room, to: writer.self, data: { type: 'offer', sdp: 'x' } });
+		expect(await quiet.next('error')).toMatchObject({ code: 'not-in-room' });
+		// A member that comes later is not told of it either, and its leaving tells no one.
+		const later = await rawClient(s.url);
+		joinWithKey(later, BOX);
+		expect(await later.next('joined')).toEqual({ type: 'joined', room: BOX.room, peers: [writer.self] });
+		expect(await later.next('mailbox')).toEqual({ type: 'mailbox', room: BOX.room, items: [item('item-0002')] });
+		quiet.send({ type: 'leave', room: BOX.room });
+		quiet.ws.close();
+		await quiet.closed;
+		await new Promise((r) => setTimeout(r, 50));
+		for (const client of [writer, later]) {
+			expect(client.frames.filter((f) => 'peer' in f && f.peer === quiet.self)).toEqual([]);
+			expect(client.frames.filter((f) => f.type === 'signal')).toEqual([]);
+		}
+	});
+
+	it('closes a socket that asks for a mailbox-only join without the room key, or with a bad flag', async () => {
+		const s = await server();
+		for (const frame of [
+			{ type: 'join', room: BOX.room, mailboxOnly: true },
+			{ type: 'join', room: BOX.room, key: BOX.key, mailboxOnly: 'yes' },
+			{ type: 'join', room: BOX.room, key: BOX.key, mailboxOnly: false }
+		]) {
+			const client = await rawClient(s.url);
+			client.ws.send(JSON.stringify(frame));
+			expect((await client.closed).code).toBe(CLOSE_CODES.malformed);
+		}
+	});
+
 	it('takes deposits only from members of the room', async () => {
 		const s = await server();
 		const outsider = await rawClient(s.url);

@@ -8,6 +8,7 @@ import { silentLogger } from '../../signaling/log';
 import { startSignalingServer, type SignalingServer } from '../../signaling/server';
 import { linkThroughHandshake, texts, until } from '../helpers/devices';
 import { nodePeer, nodeSignaling, webRtcPlatform } from '../helpers/node-webrtc';
+import { keyedRoom } from '../helpers/rooms';
 
 let server: SignalingServer;
 const cleanup: (() => unknown)[] = [];
@@ -148,5 +149,36 @@ describe('over real WebRTC and the real signaling server', () => {
 		revived!.connect();
 		await until([revived!], () => texts(revived!).includes('primary is switched off'), 20_000);
 		expect(revived!.devices.map((d) => d.name)).toEqual(['Laptop', 'Phone', 'Tablet']);
+	});
+
+	it('without WebRTC (no peer factory) a transport answers no offer and throws nothing, and the room’s mailbox still works', async () => {
+		const { room, auth } = keyedRoom();
+		const clients = [nodeSignaling(server.url), nodeSignaling(server.url), nodeSignaling(server.url)];
+		cleanup.push(...clients.map((client) => () => client.close()));
+		// A short connect timeout: the device that offers tries again several times during the test.
+		const [writer, withoutRtc, late] = [
+			new WebRtcTransport(room, clients[0]!, nodePeer, 1_000, auth),
+			new WebRtcTransport(room, clients[1]!, undefined, 1_000, auth),
+			new WebRtcTransport(room, clients[2]!, nodePeer, 1_000, auth)
+		];
+		cleanup.push(...[writer, withoutRtc, late].map((transport) => () => transport.close()));
+		writer.connect();
+		await until([], () => writer.status === 'online');
+		const entry = { id: 'entry-for-the-device-without-webrtc', data: new Uint8Array(64).fill(7) };
+		expect(await writer.mailbox.deposit(entry)).toBe(true);
+
+		const received: string[] = [];
+		withoutRtc.on('mailbox', (entries) => received.push(...entries.map(({ id }) => id)));
+		withoutRtc.connect();
+		await until([], () => received.length === 1);
+		expect(received).toEqual([entry.id]);
+
+		// `late` offers a channel to both: the device with WebRTC answers, the one without does not.
+		late.connect();
+		await until([], () => late.peers.size === 1, 15_000);
+		await new Promise((resolve) => setTimeout(resolve, 3_000));
+		expect(late.peers.size).toBe(1);
+		expect(writer.peers.size).toBe(1);
+		expect(withoutRtc.peers.size).toBe(0);
 	});
 });

@@ -5,7 +5,7 @@
  * the room and see what waits, but can neither delete it, overwrite it nor fill the room with his own.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { epochKeys, newEpochSecret } from '../../src/lib/identity/epochs';
+import { epochKeys, newEpochSecret, roomKeys } from '../../src/lib/identity/epochs';
 import { INTRODUCTION_ENTRY_ID } from '../../src/lib/protocol/mailbox-entry';
 import type { Session } from '../../src/lib/session';
 import { MemoryNetwork } from '../../src/lib/transport/memory';
@@ -35,19 +35,23 @@ async function mailboxOf(network: MemoryNetwork, room: string, auth?: RoomAuth):
 const snapshot = (entries: MailboxEntry[]) => entries.map(({ id, data }) => `${id}:${Buffer.from(data).toString('hex')}`).sort();
 
 describe('the account mailbox answers only to the room key', () => {
-	it('derives the room id from the epoch’s room key', () => {
-		const keys = epochKeys({ epoch: 3, secret: newEpochSecret() });
+	it('derives each day’s room id from that day’s room key, which only the epoch secret gives', () => {
+		const secret = newEpochSecret();
+		const keys = roomKeys(epochKeys({ epoch: 3, secret }), 20_000);
 		expect(keys.room).toMatch(/^[0-9a-f]{32}$/);
 		expect(roomIdForKey(keys.roomAuth.publicKey)).toBe(keys.room);
-		const again = epochKeys({ epoch: 3, secret: newEpochSecret() });
-		expect(again.room).not.toBe(keys.room);
+		expect(roomKeys(epochKeys({ epoch: 3, secret }), 20_000).room).toBe(keys.room);
+		// Another day, another epoch, another secret: another room, none derivable from the others.
+		expect(roomKeys(epochKeys({ epoch: 3, secret }), 20_001).room).not.toBe(keys.room);
+		expect(roomKeys(epochKeys({ epoch: 4, secret }), 20_000).room).not.toBe(keys.room);
+		expect(roomKeys(epochKeys({ epoch: 3, secret: newEpochSecret() }), 20_000).room).not.toBe(keys.room);
 	});
 
 	it('an intruder who knows the room id cannot take, overwrite or add entries; the phone still receives them', async () => {
 		const network = new MemoryNetwork();
 		const [primary, phone] = await linkedAccount(network, 1);
 		open.push(primary!, phone!);
-		const keys = primary!.trust.currentEpoch;
+		const keys = primary!.meetingRoom;
 
 		// The phone is away: what the laptop writes waits in the mailbox.
 		primary!.connect();
@@ -61,7 +65,7 @@ describe('the account mailbox answers only to the room key', () => {
 			network.transport(keys.room),
 			// A key of its own, or another account's: neither hashes to this room.
 			network.transport(keys.room, keyedRoom().auth),
-			network.transport(keys.room, epochKeys({ epoch: keys.epoch, secret: newEpochSecret() }).roomAuth)
+			network.transport(keys.room, roomKeys(epochKeys({ epoch: keys.epoch, secret: newEpochSecret() }), keys.day).roomAuth)
 		];
 		let refusals = 0;
 		for (const intruder of strangers) {

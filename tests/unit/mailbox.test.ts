@@ -11,6 +11,8 @@ import { Session, type Platform } from '../../src/lib/session';
 import { MAX_MAILBOX_ITEM_BYTES } from '../../src/lib/transport/signaling-protocol';
 import type { MemoryKeyValueStore } from '../../src/lib/storage/memory';
 import { MemoryNetwork } from '../../src/lib/transport/memory';
+import { DAY_MS, dayOf } from '../../src/lib/identity/epochs';
+import type { Clock } from '../../src/lib/util/clock';
 import { linkedAccount, texts, until } from '../helpers/devices';
 
 const open = new Set<Session>();
@@ -33,8 +35,8 @@ async function closeApp(session: Session): Promise<void> {
 }
 
 /** Linked devices whose platforms (storage) are kept, all closed: each can be reopened alone. */
-async function closedAccount(network: MemoryNetwork, companions: number): Promise<Platform[]> {
-	const sessions = await linkedAccount(network, companions);
+async function closedAccount(network: MemoryNetwork, companions: number, clock?: Clock): Promise<Platform[]> {
+	const sessions = await linkedAccount(network, companions, { clock });
 	const platforms = sessions.map((session) => session['platform'] as Platform);
 	for (const session of sessions) await session.close();
 	return platforms;
@@ -114,6 +116,119 @@ describe('every change reaches every device, whichever are online together', () 
 		const owed = await records.get<Record<string, string>>('outbox');
 		expect(Object.keys(owed ?? {}).sort()).toEqual(expect.arrayContaining(['account']));
 		expect(Object.keys(owed ?? {}).some((topic) => topic.startsWith('chat/self/'))).toBe(true);
+	});
+});
+
+describe('the account’s room changes every day', () => {
+	const HOUR_MS = 60 * 60 * 1000;
+	/** Rooms the network has a mailbox for: every room a device of the account deposited into. */
+	const roomsWithMail = (network: MemoryNetwork) => [...(network as unknown as { mailboxes: Map<string, unknown> }).mailboxes.keys()];
+
+	it('devices opened alone days apart each get what the others wrote, through the mailboxes of the days they missed', async () => {
+		const network = new MemoryNetwork();
+		let now = Date.UTC(2026, 10, 2, 9);
+		const clock: Clock = () => now;
+		const [p, a, b] = await closedAccount(network, 2, clock);
+		const primary = await reopen(p!);
+		const firstRoom = primary.meetingRoom.room;
+		await primary.chats.send('self', 'm1 on Monday');
+		await closeApp(primary);
+
+		now += 3 * DAY_MS;
+		const phone = await reopen(a!);
+		expect(phone.meetingRoom.room).not.toBe(firstRoom);
+		await until([phone], () => texts(phone).includes('m1 on Monday'));
+		await phone.chats.send('self', 'm2 on Thursday');
+		await closeApp(phone);
+
+		now += 5 * DAY_MS + 13 * HOUR_MS;
+		const tablet = await reopen(b!);
+		await until([tablet], () => texts(tablet).length === 2 && tablet.connection.historySynced);
+		expect(texts(tablet)).toEqual(['m1 on Monday', 'm2 on Thursday']);
+		expect(tablet.connection.peers).toBe(0);
+		expect(tablet.mailboxRejected).toBe(0);
+
+		// The primary, back a day later, learns of Thursday's message without anyone online.
+		now += DAY_MS;
+		await closeApp(tablet);
+		const back = await reopen(p!);
+		await until([back], () => texts(back).length === 2 && back.connection.historySynced);
+		expect(texts(back)).toEqual(['m1 on Monday', 'm2 on Thursday']);
+		// Each day the account was used has a room of its own: the server cannot tell that they belong together.
+		expect(new Set(roomsWithMail(network)).size).toBeGreaterThanOrEqual(3);
+		expect(roomsWithMail(network)).toContain(firstRoom);
+	});
+
+	it('a device online at midnight moves to the new day’s room and meets a device opened after midnight there', async () => {
+		const network = new MemoryNetwork();
+		let now = Date.UTC(2026, 10, 2, 23, 58);
+		const clock: Clock = () => now;
+		const [p, a] = await closedAccount(network, 1, clock);
+		const primary = await reopen(p!);
+		await until([primary], () => primary.connection.historySynced);
+		const monday = primary.meetingRoom;
+		await primary.chats.send('self', 'just before midnight');
+
+		now += 5 * 60 * 1000;
+		primary.check();
+		expect(primary.meetingRoom.day).toBe(dayOf(now));
+		expect(primary.meetingRoom.room).not.toBe(monday.room);
+		const phone = await reopen(a!);
+		await until([primary, phone], () => primary.connection.syncedPeers === 1 && phone.connection.syncedPeers === 1);
+		expect(texts(phone)).toEqual(['just before midnight']);
+		await phone.chats.send('self', 'just after midnight');
+		await until([primary], () => texts(primary).includes('just after midnight'));
+	});
+
+	it('what a device with a slow clock left in yesterday’s room reaches a device already in today’s', async () => {
+		const network = new MemoryNetwork();
+		let now = Date.UTC(2026, 10, 3, 0, 5);
+		const [p, a] = await closedAccount(network, 1, () => now);
+		const primary = await reopen(p!);
+		await until([primary], () => primary.connection.historySynced);
+		await closeApp(primary);
+
+		// The phone's clock is ten minutes behind: for it, it is still yesterday.
+		a!.clock = () => now - 10 * 60 * 1000;
+		const phone = await reopen(a!);
+		expect(phone.meetingRoom.day).toBe(dayOf(now) - 1);
+		await phone.chats.send('self', 'written at 23:57 by the phone’s clock');
+		await until([phone], () => !phone.connection.undelivered);
+		await closeApp(phone);
+
+		now += 60 * 60 * 1000;
+		const back = await reopen(p!);
+		await until([back], () => texts(back).length === 1 && back.connection.historySynced);
+	});
+
+	it('a device away for longer than the mailbox keeps anything catches up on the last 30 days only, one day at a time', async () => {
+		const network = new MemoryNetwork();
+		let now = Date.UTC(2026, 10, 2, 12);
+		const [p, a] = await closedAccount(network, 1, () => now);
+		const primary = await reopen(p!);
+		await primary.chats.send('self', 'before the long absence');
+		await closeApp(primary);
+		const joins: string[] = [];
+		const transport = a!.transport;
+		a!.transport = (room, auth, mode) => {
+			joins.push(`${mode ?? 'meet'}:${room}`);
+			return transport(room, auth, mode);
+		};
+		now += 12 * DAY_MS;
+		const phone = await reopen(a!);
+		await until([phone], () => phone.connection.historySynced);
+		expect(texts(phone)).toEqual(['before the long absence']);
+		// Today's room to meet in, and the twelve days before it (from the day it last looked), for their mailbox only.
+		expect(joins.filter((join) => join.startsWith('meet:'))).toHaveLength(1);
+		expect(joins.filter((join) => join.startsWith('mailbox:'))).toHaveLength(12);
+		expect(new Set(joins).size).toBe(13);
+		await closeApp(phone);
+
+		// Reopened the same day: only yesterday is looked at again.
+		joins.length = 0;
+		const again = await reopen(a!);
+		await until([again], () => again.connection.historySynced);
+		expect(joins.filter((join) => join.startsWith('mailbox:'))).toHaveLength(1);
 	});
 });
 

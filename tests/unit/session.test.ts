@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { concatBytes, generateAgreementKeyPair, randomBytes, toBase64Url } from '../../src/lib/crypto';
 import { leavingMap } from '../../src/lib/account/document';
 import { writeLeavingNote } from '../../src/lib/protocol/trust';
-import { epochKeys, type EpochKeys } from '../../src/lib/identity/epochs';
+import type { RoomKeys } from '../../src/lib/identity/epochs';
 import { generateDeviceKeys } from '../../src/lib/identity/device-keys';
 import * as Y from 'yjs';
 import { INTRODUCTION_ENTRY_ID, openMailboxEntry, sealMailboxEntry } from '../../src/lib/protocol/mailbox-entry';
@@ -61,7 +61,7 @@ describe('peer sessions authenticate devices', () => {
 		const network = new MemoryNetwork();
 		const [primary] = await linkedAccount(network, 1);
 		open.push(primary!);
-		const room = primary!.trust.currentEpoch.room;
+		const room = primary!.meetingRoom.room;
 		const echo = network.transport(room);
 		echo.on('message', ({ peer, data }) => echo.send(peer, data));
 		echo.connect();
@@ -83,7 +83,7 @@ describe('peer sessions authenticate devices', () => {
 		const [primary] = await linkedAccount(network, 1);
 		open.push(primary!);
 		primary!.connect();
-		const room = primary!.trust.currentEpoch.room;
+		const room = primary!.meetingRoom.room;
 		const left = network.transport(room);
 		const right = network.transport(room);
 		// Whatever the device sends to one, the other hands back to it as its own.
@@ -105,7 +105,7 @@ describe('peer sessions authenticate devices', () => {
 		const [other] = await linkedAccount(network, 0);
 		open.push(primary!, phone!, other!);
 		primary!.connect();
-		const room = primary!.trust.currentEpoch.room;
+		const room = primary!.meetingRoom.room;
 		// The other account's device, with its own keys and epoch, pointed at this account's room.
 		const foreign = attackerChannel(network.transport(room), other!.trust.currentEpoch.sessionPsk, other!.keys.agreement);
 		// A stolen epoch key but a device key the primary never listed (a former device's position).
@@ -131,13 +131,13 @@ describe('logging a device out', () => {
 		const sessions = await linkedAccount(network, 2, { connected: true });
 		open.push(...sessions);
 		const [primary, phone, tablet] = sessions as [Session, Session, Session];
-		const oldRoom = primary.trust.currentEpoch.room;
+		const oldRoom = primary.meetingRoom.room;
 		const reason = new Promise((resolve) => tablet.on('logged-out', resolve));
 		primary.removeDevice(tablet.self.id);
 		expect(await reason).toBe('removed');
 		expect(await tablet['platform'].records.get('trust')).toBeUndefined();
 		await until([phone], () => phone.trust.currentEpoch.epoch === 2 && phone.connection.syncedPeers === 1);
-		expect(phone.trust.currentEpoch.room).not.toBe(oldRoom);
+		expect(phone.meetingRoom.room).not.toBe(oldRoom);
 		expect(phone.devices.map((d) => d.name)).toEqual(['Laptop', 'Phone 1']);
 		await phone.chats.send('self', 'after the tablet left');
 		await until([primary], () => texts(primary).includes('after the tablet left'));
@@ -150,7 +150,7 @@ describe('logging a device out', () => {
 		const [primary, phone, removed] = sessions as [Session, Session, Session];
 		await primary.chats.send('self', 'this month');
 		await until([phone], () => texts(phone).includes('this month'));
-		const oldKeys = removed.trust.currentEpoch;
+		const oldKeys = removed.meetingRoom;
 		primary.removeDevice(removed.self.id);
 		await until([phone], () => phone.trust.currentEpoch.epoch === 2);
 		// With every key it had, the removed device writes a message into the former room's mailbox.
@@ -178,7 +178,7 @@ describe('logging a device out', () => {
 		open.push(...sessions);
 		const [primary, phone, stolen] = sessions as [Session, Session, Session];
 		// Everything the removed device ever held, as an attacker who copied its storage would have it.
-		const keptEpochs: EpochKeys[] = [stolen.trust.currentEpoch];
+		const keptEpochs: RoomKeys[] = [stolen.meetingRoom];
 		const keptKeys = stolen.keys;
 		await stolen.close();
 		open.splice(open.indexOf(stolen), 1);
@@ -186,7 +186,7 @@ describe('logging a device out', () => {
 		primary.removeDevice(stolen.self.id);
 		await until([primary], () => primary.trust.currentEpoch.epoch === 2);
 		await primary.chats.send('self', 'after the removal');
-		const newRoom = primary.trust.currentEpoch.room;
+		const newRoom = primary.meetingRoom.room;
 		await eventually(async () => (await mailboxEntries(network, newRoom)).length > 1);
 		expect(keptEpochs.map((keys) => keys.room)).not.toContain(newRoom);
 		// The new room's mailbox: nothing in it opens under any key the removed device had.
@@ -304,7 +304,6 @@ describe('device names', () => {
 void memoryPlatform;
 void generateDeviceKeys;
 void MemoryKeyValueStore;
-void epochKeys;
 export type { PeerId };
 
 describe('history larger than one Noise message', () => {

@@ -107,7 +107,7 @@ describe('the mailbox, for devices that are never online together', () => {
 		expect(phone.connection.peers).toBe(0);
 		// The phone took it: a device arriving after it finds nothing more in the mailbox.
 		await new Promise((r) => setTimeout(r, 20));
-		expect(await mailboxContents(network, phone.trust.currentEpoch.room)).toEqual([INTRODUCTION_ENTRY_ID]);
+		expect(await mailboxContents(network, phone.meetingRoom.room)).toEqual([INTRODUCTION_ENTRY_ID]);
 	});
 
 	it('does not use the mailbox while another device is connected', async () => {
@@ -118,15 +118,15 @@ describe('the mailbox, for devices that are never online together', () => {
 		await until([primary, phone], () => primary.connection.syncedPeers === 1 && phone.connection.syncedPeers === 1);
 		await primary.chats.send('self', 'direct');
 		await until([phone], () => texts(phone).includes('direct'));
-		expect(await mailboxContents(network, primary.trust.currentEpoch.room)).toEqual([INTRODUCTION_ENTRY_ID]);
+		expect(await mailboxContents(network, primary.meetingRoom.room)).toEqual([INTRODUCTION_ENTRY_ID]);
 	});
 
 	it('skips entries it cannot open, and takes them away', async () => {
 		const network = new MemoryNetwork();
 		const [primary] = (await threeLinkedDevices(network)) as [Session, Session, Session];
-		const room = primary.trust.currentEpoch.room;
+		const room = primary.meetingRoom.room;
 		// The mailbox takes deposits only under the room key: this one has it, but not the mailbox key.
-		const intruder = network.transport(room, primary.trust.currentEpoch.roomAuth);
+		const intruder = network.transport(room, primary.meetingRoom.roomAuth);
 		intruder.connect();
 		intruder.mailbox.deposit({ id: 'forged-entry-1', data: new Uint8Array(80) });
 		intruder.close();

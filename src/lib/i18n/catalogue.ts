@@ -156,6 +156,12 @@ const en = {
 	'link.error.not-primary': 'Only the primary device can link devices.',
 	'link.error.tampered': 'Something went wrong in the secure connection. Try again with a new code.',
 	'link.error.disconnected': 'The other device went away before linking finished.',
+	'webrtc.missing':
+		'This browser cannot connect to your other devices (no WebRTC). Use Samen in Chrome, Edge, Firefox or Safari, on a computer or a phone. If you switched WebRTC off in this browser’s privacy settings, switch it back on.',
+	'webrtc.cannotJoin':
+		'This browser cannot be linked to your account: linking needs a direct connection (WebRTC) to your primary device, and this browser cannot make one. Open Samen in Chrome, Edge, Firefox or Safari to link this device.',
+	'webrtc.cannotApprove':
+		'This browser cannot link devices: linking needs a direct connection (WebRTC) to the new device, and this browser cannot make one. Switch WebRTC back on in this browser’s settings, or start your account in Chrome, Edge, Firefox or Safari.',
 	'error.storage': 'This device could not save your data: {reason}'
 } as const;
 
@@ -316,6 +322,12 @@ const nl: Record<MessageKey, string> = {
 	'link.error.not-primary': 'Alleen het hoofdapparaat kan apparaten koppelen.',
 	'link.error.tampered': 'Er ging iets mis in de beveiligde verbinding. Probeer het opnieuw met een nieuwe code.',
 	'link.error.disconnected': 'Het andere apparaat verdween voordat het koppelen klaar was.',
+	'webrtc.missing':
+		'Deze browser kan geen verbinding maken met je andere apparaten (geen WebRTC). Gebruik Samen in Chrome, Edge, Firefox of Safari, op een computer of een telefoon. Heb je WebRTC uitgezet in de privacyinstellingen van deze browser, zet het dan weer aan.',
+	'webrtc.cannotJoin':
+		'Deze browser kan niet aan je account worden gekoppeld: koppelen vraagt een rechtstreekse verbinding (WebRTC) met je hoofdapparaat, en die kan deze browser niet maken. Open Samen in Chrome, Edge, Firefox of Safari om dit apparaat te koppelen.',
+	'webrtc.cannotApprove':
+		'Deze browser kan geen apparaten koppelen: koppelen vraagt een rechtstreekse verbinding (WebRTC) met het nieuwe apparaat, en die kan deze browser niet maken. Zet WebRTC weer aan in de instellingen van deze browser, of begin je account in Chrome, Edge, Firefox of Safari.',
 	'error.storage': 'Dit apparaat kon je gegevens niet opslaan: {reason}'
 };
 

@@ -1,10 +1,10 @@
 /**
- * One epoch room's blind mailbox, as a device uses it: deposits, and what it does with what other
+ * One day room's blind mailbox, as a device uses it: deposits, and what it does with what other
  * devices left there (../protocol/mailbox-entry.ts). What waits to be deposited is kept by
  * ./outbox.ts. Entries are applied a few at a time, yielding in between, so a long mailbox never
  * freezes the screen; an update too large for one entry arrives in parts, joined once all are here.
  */
-import type { EpochKeys } from '../identity/epochs';
+import type { RoomKeys } from '../identity/epochs';
 import {
 	INTRODUCTION_ENTRY_ID,
 	joinMailboxParts,
@@ -42,7 +42,7 @@ export class RoomMailbox {
 
 	constructor(
 		private readonly transport: Transport,
-		private readonly keys: EpochKeys,
+		private readonly keys: RoomKeys,
 		private readonly handlers: MailboxHandlers,
 		/**
 		 * Whether this device takes what it handled, asked each time. Not in a former epoch's room:

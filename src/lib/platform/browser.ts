@@ -6,12 +6,17 @@ import type { Platform } from '../session';
 import { IndexedDbDocumentStore, IndexedDbKeyValueStore } from '../storage/indexeddb';
 import { SignalingClient, signalingUrlFor } from '../transport/signaling-client';
 import { CONNECT_TIMEOUT_MS, WebRtcTransport, type PeerFactory } from '../transport/webrtc';
+import { canOpenDataChannels } from './webrtc';
 
 export interface BrowserPlatform extends Platform {
 	signaling: SignalingClient;
+	/** False in a browser without WebRTC: no device can be linked or reached directly from it. */
+	peerToPeer: boolean;
 }
 
-const createPeer: PeerFactory = (options) => new SimplePeer(options);
+/** Asked once: whether WebRTC is there does not change while the page is open. */
+export const peerToPeer = typeof window !== 'undefined' && canOpenDataChannels(window);
+const createPeer: PeerFactory | undefined = peerToPeer ? (options) => new SimplePeer(options) : undefined;
 
 let shared: SignalingClient | undefined;
 
@@ -29,9 +34,10 @@ export function browserPlatform(): BrowserPlatform {
 	const signaling = shared;
 	return {
 		signaling,
+		peerToPeer,
 		records: new IndexedDbKeyValueStore(),
 		documents: new IndexedDbDocumentStore(),
-		transport: (room, auth) => new WebRtcTransport(room, signaling, createPeer, CONNECT_TIMEOUT_MS, auth),
+		transport: (room, auth, mode) => new WebRtcTransport(room, signaling, createPeer, CONNECT_TIMEOUT_MS, auth, mode),
 		clock: () => Date.now(),
 		wipe: wipeBrowserStorage
 	};

@@ -10,7 +10,7 @@
 import { fromBase64Url, toBase64Url } from '../crypto';
 import { Emitter } from '../util/emitter';
 import { MAX_MAILBOX_ITEM_BYTES, roomIdForKey, signMailboxOp, verifyMailboxOp, type MailboxOp } from './signaling-protocol';
-import type { MailboxEntry, PeerId, RoomAuth, RoomMailbox, Transport, TransportEvents, TransportStatus } from './types';
+import type { MailboxEntry, PeerId, RoomAuth, RoomMailbox, RoomMode, Transport, TransportEvents, TransportStatus } from './types';
 
 export interface Chaos {
 	/** Probability that a message is delivered twice. */
@@ -35,9 +35,9 @@ export class MemoryNetwork {
 
 	constructor(readonly chaos?: Chaos) {}
 
-	/** A transport into `room`; with the room's `auth`, one that may use the room's mailbox. */
-	transport(room: string, auth?: RoomAuth): MemoryTransport {
-		return new MemoryTransport(this, room, `mem-${++this.counter}`, auth);
+	/** A transport into `room`; with the room's `auth`, one that may use the room's mailbox; in mode 'mailbox', only that. */
+	transport(room: string, auth?: RoomAuth, mode: RoomMode = 'meet'): MemoryTransport {
+		return new MemoryTransport(this, room, `mem-${++this.counter}`, auth, auth ? mode : 'meet');
 	}
 
 	/** @internal */ presentKey(transport: MemoryTransport, auth: RoomAuth | undefined): void {
@@ -49,12 +49,14 @@ export class MemoryNetwork {
 		let members = this.rooms.get(transport.room);
 		if (!members) this.rooms.set(transport.room, (members = new Set()));
 		if (members.has(transport)) return;
-		const others = [...members];
-		members.add(transport);
-		// The newcomer opens the channel to each member, as on the real signaling server.
-		for (const other of others) {
-			other.peerArrived(transport.id, false);
-			transport.peerArrived(other.id, true);
+		if (transport.mode === 'meet') {
+			const others = [...members];
+			members.add(transport);
+			// The newcomer opens the channel to each member, as on the real signaling server.
+			for (const other of others) {
+				other.peerArrived(transport.id, false);
+				transport.peerArrived(other.id, true);
+			}
 		}
 		const waiting = [...(this.mailboxes.get(transport.room) ?? [])].map(([id, data]) => ({ id, data: data.slice() }));
 		queueMicrotask(() => transport.mailboxArrived(waiting));
@@ -127,7 +129,8 @@ export class MemoryTransport extends Emitter<TransportEvents> implements Transpo
 		private readonly network: MemoryNetwork,
 		readonly room: string,
 		readonly id: PeerId,
-		private readonly auth?: RoomAuth
+		private readonly auth?: RoomAuth,
+		readonly mode: RoomMode = 'meet'
 	) {
 		super();
 	}

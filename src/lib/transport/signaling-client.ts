@@ -72,6 +72,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 	private socket?: WebSocketLike;
 	/** The rooms to be in, each with what lets this device use its mailbox. */
 	private readonly rooms = new Map<string, RoomAuth | undefined>();
+	/** Rooms joined to use their mailbox only (a day this device no longer meets in). */
+	private readonly mailboxOnly = new Set<string>();
 	private attempt = 0;
 	private retryTimer?: ReturnType<typeof setTimeout>;
 	private closed = false;
@@ -85,15 +87,21 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 		super();
 	}
 
-	/** Joins `room`, and stays in it across reconnections; with `auth`, as one that may use its mailbox. */
-	join(room: string, auth?: RoomAuth): void {
+	/**
+	 * Joins `room`, and stays in it across reconnections; with `auth`, as one that may use its
+	 * mailbox; with `mailboxOnly` too, as one that meets no peer there.
+	 */
+	join(room: string, auth?: RoomAuth, mailboxOnly = false): void {
 		this.rooms.set(room, auth);
+		if (mailboxOnly && auth) this.mailboxOnly.add(room);
+		else this.mailboxOnly.delete(room);
 		this.ensureSocket();
 		if (this.socket?.readyState === OPEN) this.sendJoin(room, auth);
 	}
 
 	leave(room: string): void {
 		if (!this.rooms.delete(room)) return;
+		this.mailboxOnly.delete(room);
 		if (this.socket?.readyState === OPEN) this.send({ type: 'leave', room });
 	}
 
@@ -226,7 +234,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 	}
 
 	private sendJoin(room: string, auth: RoomAuth | undefined): void {
-		this.send(auth ? { type: 'join', room, key: toBase64Url(auth.publicKey) } : { type: 'join', room });
+		if (!auth) this.send({ type: 'join', room });
+		else if (this.mailboxOnly.has(room)) this.send({ type: 'join', room, key: toBase64Url(auth.publicKey), mailboxOnly: true });
+		else this.send({ type: 'join', room, key: toBase64Url(auth.publicKey) });
 	}
 
 	/** Sends `frame`; false (nothing sent) when it is larger than a server takes. */

@@ -7,6 +7,7 @@
  *                                                                        on connect; STUN/TURN to use, and whether
  *                                                                        to connect through TURN only
  *   client → server  {"type":"join","room":R}                            or {"type":"join","room":R,"key":K}
+ *                                                                        or {"type":"join","room":R,"key":K,"mailboxOnly":true}
  *   server → client  {"type":"joined","room":R,"peers":[P…]}            who was there before you
  *   server → others  {"type":"peer-joined","room":R,"peer":P}
  *   client → server  {"type":"signal","room":R,"to":P,"data":D}         D: an SDP offer/answer or ICE candidate
@@ -41,6 +42,10 @@
  *   server → client  {"type":"error","code":"forbidden","message":M,"id":I}   (no "id" for a take)
  * Joining without a key stays allowed (the link handshake meets in random rooms with no mailbox):
  * such a member signals and is handed the room's sealed items, but can neither deposit nor take.
+ * A join with "mailboxOnly" (only with K) is for a device catching up on a room it no longer meets
+ * in (an earlier day's, ../identity/epochs.ts): the server introduces it to no one and no one to it
+ * ("joined" lists no peers, no "peer-joined" or "peer-left" is sent for it), and hands out the
+ * mailbox as to any member.
  *
  * A deposit carries between MIN_MAILBOX_ITEM_BYTES (a sealed empty value) and MAX_MAILBOX_ITEM_BYTES
  * of sealed data; anything else is malformed, as is a key that is not 32 bytes or a signature that
@@ -121,7 +126,7 @@ export interface MailboxItem {
 }
 
 export type ClientFrame =
-	| { type: 'join'; room: string; key?: string }
+	| { type: 'join'; room: string; key?: string; mailboxOnly?: true }
 	| { type: 'leave'; room: string }
 	| { type: 'signal'; room: string; to: string; data: SignalData }
 	| { type: 'deposit'; room: string; id: string; data: string; sig?: string }
@@ -310,9 +315,14 @@ export function parseClientFrame(text: string): ClientFrame {
 	if (!isRoomId(frame.room)) throw new SignalingFrameError('malformed', 'bad room id');
 	switch (frame.type) {
 		case 'join':
-			if (frame.key === undefined) return { type: 'join', room: frame.room };
+			if (frame.key === undefined) {
+				if (frame.mailboxOnly !== undefined) throw new SignalingFrameError('malformed', 'a mailbox-only join needs the room key');
+				return { type: 'join', room: frame.room };
+			}
 			if (typeof frame.key !== 'string' || !ROOM_KEY_PATTERN.test(frame.key)) throw new SignalingFrameError('malformed', 'bad room key');
-			return { type: 'join', room: frame.room, key: frame.key };
+			if (frame.mailboxOnly === undefined) return { type: 'join', room: frame.room, key: frame.key };
+			if (frame.mailboxOnly !== true) throw new SignalingFrameError('malformed', 'bad mailboxOnly');
+			return { type: 'join', room: frame.room, key: frame.key, mailboxOnly: true };
 		case 'leave':
 			return { type: 'leave', room: frame.room };
 		case 'signal':

@@ -36,6 +36,12 @@ export interface RoomAuth {
 	sign(message: Uint8Array): Uint8Array;
 }
 
+/**
+ * How a device is in a room: `meet`, to open channels to the peers there (and use the mailbox);
+ * `mailbox`, to use the room's mailbox only, seen by no peer (an earlier day's room it catches up on).
+ */
+export type RoomMode = 'meet' | 'mailbox';
+
 /** A store-and-forward box for the room, for when no peer is there to take a message. */
 export interface RoomMailbox {
 	/**

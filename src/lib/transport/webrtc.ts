@@ -13,7 +13,11 @@
  * in the room: by the side that started it, so two sides never offer to each other at once.
  *
  * With the room's RoomAuth, the transport joins with the room key and may use the room's mailbox;
- * without it (the link handshake's rooms), the mailbox refuses its deposits and takes.
+ * without it (the link handshake's rooms), the mailbox refuses its deposits and takes. In mode
+ * 'mailbox' it uses the room's mailbox only and opens no channel to anyone.
+ *
+ * Without a PeerFactory (a browser without WebRTC, ../platform/webrtc.ts), the transport joins the
+ * room for its mailbox alone: it opens no channel and leaves the other side's offers unanswered.
  */
 import type SimplePeer from 'simple-peer';
 import { Emitter } from '../util/emitter';
@@ -21,7 +25,7 @@ import { FramingError, isPing, isPong, PING, PONG, Reassembler, splitMessage } f
 import type { SignalingClient } from './signaling-client';
 import type { SignalData } from './signaling-protocol';
 import { fromBase64Url, toBase64Url } from '../crypto';
-import type { PeerId, RoomAuth, RoomMailbox, Transport, TransportEvents, TransportStatus } from './types';
+import type { PeerId, RoomAuth, RoomMailbox, RoomMode, Transport, TransportEvents, TransportStatus } from './types';
 
 export type PeerFactory = (options: SimplePeer.Options) => SimplePeer.Instance;
 
@@ -60,9 +64,10 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 	constructor(
 		private readonly room: string,
 		private readonly signaling: SignalingClient,
-		private readonly createPeer: PeerFactory,
+		private readonly createPeer: PeerFactory | undefined,
 		private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS,
-		private readonly auth?: RoomAuth
+		private readonly auth?: RoomAuth,
+		private readonly mode: RoomMode = 'meet'
 	) {
 		super();
 	}
@@ -98,6 +103,7 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 					this.cancelRetries();
 				}
 				this.afterReset = false;
+				if (this.mode === 'mailbox') return;
 				for (const peer of peers) {
 					this.members.add(peer);
 					if (!this.links.has(peer)) this.open(peer, true);
@@ -120,11 +126,12 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 				}, PROBE_TIMEOUT_MS);
 			}),
 			this.signaling.on('signal', ({ room, from, data }) => {
-				if (room !== this.room) return;
+				if (room !== this.room || this.mode === 'mailbox') return;
 				// A new offer for a channel that never opened: the other side started again.
 				const stale = this.links.get(from);
 				if (stale && !stale.initiator && !stale.connected && data.type === 'offer') this.drop(from);
 				const link = this.links.get(from) ?? this.open(from, false);
+				if (!link) return;
 				try {
 					link.peer.signal(data as unknown as SimplePeer.SignalData);
 				} catch {
@@ -132,7 +139,7 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 				}
 			})
 		);
-		this.signaling.join(this.room, this.auth);
+		this.signaling.join(this.room, this.auth, this.mode === 'mailbox');
 		this.heartbeat = setInterval(() => this.checkLiveness(), PING_INTERVAL_MS);
 	}
 
@@ -173,7 +180,9 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 		for (const peer of [...this.links.keys()]) this.drop(peer);
 	}
 
-	private open(peerId: PeerId, initiator: boolean): Link {
+	/** Undefined, and nothing started, where this browser cannot open a channel. */
+	private open(peerId: PeerId, initiator: boolean): Link | undefined {
+		if (!this.createPeer) return undefined;
 		const peer = this.createPeer({
 			initiator,
 			trickle: true,

@@ -4,11 +4,16 @@
  * on each change, and `watched()` reads it, so a `$derived` that calls `watched()` re-runs.
  */
 import type { LogoutReason } from '../identity/account-trust';
-import { browserPlatform } from '../platform/browser';
+import { browserPlatform, peerToPeer } from '../platform/browser';
 import { Session } from '../session';
 
 export const app = $state({
 	loading: true,
+	/**
+	 * This browser can open WebRTC data channels. Without (not built in, or switched off), it links
+	 * no device and reaches none directly: the screens say so, and the link flows start nothing.
+	 */
+	peerToPeer,
 	/** Samen is open in another tab of this browser, which holds the device's connection. */
 	elsewhere: false,
 	session: undefined as Session | undefined,

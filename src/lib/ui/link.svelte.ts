@@ -11,7 +11,7 @@ import { isFinished, type LinkState } from '../linking/state';
 import { browserPlatform } from '../platform/browser';
 import { carriesLinkPayload, LinkError, linkUrl, type LinkErrorCode } from '../protocol/link';
 import { Session } from '../session';
-import { watched } from './app.svelte';
+import { app, watched } from './app.svelte';
 import { thisDevice } from './device-info';
 import { prepareScanner, ScannerError, startScanner, type ScannerErrorCode } from './scanner';
 
@@ -46,8 +46,12 @@ export class InvitationFlow {
 		return Math.max(0, Math.ceil((this.expiresAt - this.now) / 1000));
 	}
 
-	/** Makes a new invitation (and drops the one before): a new code, a new QR. */
+	/**
+	 * Makes a new invitation (and drops the one before): a new code, a new QR. Nothing in a browser
+	 * without WebRTC: no primary could ever answer it (the screen explains instead).
+	 */
 	async start(): Promise<void> {
+		if (!app.peerToPeer) return;
 		this.invitation?.cancel();
 		const platform = browserPlatform();
 		const invitation = new LinkInvitation(this.deviceName.trim() || thisDevice().name, thisDevice().kind, platform.transport, platform.clock);
@@ -121,13 +125,13 @@ export class ApprovalFlow {
 
 	/** Loads the QR decoder while the user reads the screen; the camera stays off. */
 	prepareCamera(): void {
-		prepareScanner();
+		if (app.peerToPeer) prepareScanner();
 	}
 
-	/** Answers the invitation `text` (scanned or pasted) as this primary. */
+	/** Answers the invitation `text` (scanned or pasted) as this primary; nothing without WebRTC. */
 	use(text: string): void {
 		const session = watched();
-		if (!session || (this.approval && !isFinished(this.approval.state))) return;
+		if (!session || !app.peerToPeer || (this.approval && !isFinished(this.approval.state))) return;
 		this.stopScan();
 		this.openedLink = false;
 		const platform = browserPlatform();
@@ -148,7 +152,7 @@ export class ApprovalFlow {
 
 	/** Starts the camera in `video`, at the user's request; the first code it reads is used. */
 	async scan(video: HTMLVideoElement): Promise<void> {
-		if (this.scanning) return;
+		if (this.scanning || !app.peerToPeer) return;
 		const controller = new AbortController();
 		this.scanStop = controller;
 		this.cameraError = undefined;

@@ -1,0 +1,127 @@
+/**
+ * The signaling server restarting (a deploy, a crash) while devices depend on it: a link under way
+ * and a history sync under way. A server of this file's own, on its own port, so it can be stopped
+ * and started again on the same address.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { fileURLToPath } from 'node:url';
+import { silentLogger } from '../../signaling/log';
+import { startSignalingServer, type SignalingServer } from '../../signaling/server';
+import { createAccount, launch, openDevice, openSelfChat, pasteLink, showLinkCode } from './devices';
+
+const PORT = Number(process.env.SAMEN_TEST_PORT ?? 4391) + 3;
+const baseURL = `http://localhost:${PORT}`;
+const staticDir = fileURLToPath(new URL('../../build', import.meta.url));
+
+const start = () => startSignalingServer({ port: PORT, host: '0.0.0.0', staticDir, log: silentLogger });
+
+/** Stops the server (devices hear 1012, "restarting") and starts it again on the same port. */
+async function restart(server: SignalingServer): Promise<SignalingServer> {
+	await server.close();
+	return start();
+}
+
+/** Writes `count` messages of `length` characters on the page's open chat, numbered from `first`. */
+async function writeMessages(page: Page, count: number, length: number, first = 0): Promise<void> {
+	const composer = page.getByTestId('composer');
+	for (let i = first; i < first + count; i++) {
+		await composer.fill(`${String(i).padStart(4, '0')} ${'h'.repeat(length - 5)}`);
+		await composer.press('Enter');
+	}
+	await expect(page.getByTestId('message')).toHaveCount(first + count);
+}
+
+test.describe('the server restarting', () => {
+	let server: SignalingServer;
+	test.beforeEach(async () => {
+		server = await start();
+	});
+	test.afterEach(async () => {
+		await server.close();
+	});
+
+	test('while a device is being linked: the link completes, or fails saying so and works when tried again at once', async () => {
+		const browser = await launch();
+		try {
+			const laptop = await openDevice(browser, baseURL);
+			const phone = await openDevice(browser, baseURL);
+			await createAccount(laptop.page, 'Ada', 'Laptop');
+			await pasteLink(laptop.page, await showLinkCode(phone.page, 'Phone'));
+			await expect(laptop.page.getByTestId('link-code')).toHaveText(/^\d{3} \d{3}$/);
+			await expect(phone.page.getByTestId('link-code')).toHaveText((await laptop.page.getByTestId('link-code').textContent())!);
+
+			server = await restart(server);
+			await phone.page.getByTestId('confirm-code').click();
+			await laptop.page.getByTestId('confirm-link').click();
+
+			const linked = phone.page.getByTestId('chat-self');
+			const failed = phone.page.getByTestId('link-error');
+			await expect(linked.or(failed)).toBeVisible({ timeout: 30_000 });
+			test.info().annotations.push({ type: 'link across the restart', description: (await failed.isVisible()) ? 'failed, then retried' : 'completed' });
+			if (await failed.isVisible()) {
+				// Whatever it says, it says it on both sides, in words, and a new attempt goes through.
+				await expect(failed).not.toBeEmpty();
+				await expect(laptop.page.getByRole('alert')).not.toBeEmpty();
+				await phone.page.getByTestId('link-again').click();
+				await expect(phone.page.getByTestId('link-qr').locator('svg')).toBeVisible();
+				await pasteLink(laptop.page, await phone.page.getByTestId('link-text').inputValue());
+				await expect(laptop.page.getByTestId('link-code')).toHaveText(/^\d{3} \d{3}$/);
+				await phone.page.getByTestId('confirm-code').click();
+				await laptop.page.getByTestId('confirm-link').click();
+				await expect(linked).toBeVisible();
+			}
+			await expect(laptop.page.getByTestId('link-done')).toBeVisible();
+			await openSelfChat(phone.page);
+			await expect(phone.page.getByTestId('sync')).toHaveText('History synced', { timeout: 30_000 });
+		} finally {
+			await browser.close();
+		}
+	});
+
+	test('during a history sync: the new device still receives the whole history, and says so', async () => {
+		const browser = await launch();
+		try {
+			const laptop = await openDevice(browser, baseURL, { clock: true });
+			const phone = await openDevice(browser, baseURL);
+			await createAccount(laptop.page, 'Ada', 'Laptop');
+			await openSelfChat(laptop.page);
+			// Four months of history: four documents, which arrive one after another.
+			const now = Date.now();
+			for (let month = 3; month >= 0; month--) {
+				await laptop.page.clock.setSystemTime(now - month * 31 * 24 * 60 * 60 * 1000);
+				await writeMessages(laptop.page, 30, 9_000, (3 - month) * 30);
+			}
+			await laptop.page.clock.setSystemTime(now);
+			await laptop.page.goto('/');
+
+			await pasteLink(laptop.page, await showLinkCode(phone.page, 'Phone'));
+			await expect(laptop.page.getByTestId('link-code')).toHaveText(/^\d{3} \d{3}$/);
+			// A slow phone: history arrives over a while, not in one go.
+			const cdp = await phone.context.newCDPSession(phone.page);
+			await cdp.send('Emulation.setCPUThrottlingRate', { rate: 8 });
+			await phone.page.getByTestId('confirm-code').click();
+			await laptop.page.getByTestId('confirm-link').click();
+			await expect(phone.page.getByTestId('chat-self')).toBeVisible();
+			await openSelfChat(phone.page);
+			// Part of the history is there, the rest on its way, as the server goes away and comes back.
+			await phone.page.waitForFunction(
+				() => {
+					const shown = document.querySelectorAll('[data-testid="message"]').length;
+					return shown > 0 && shown < 120;
+				},
+				undefined,
+				{ polling: 'raf', timeout: 30_000 }
+			);
+			server = await restart(server);
+			await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+
+			await expect(phone.page.getByTestId('message')).toHaveCount(120, { timeout: 60_000 });
+			await expect(phone.page.getByTestId('messages')).toContainText('0000 hhh');
+			await expect(phone.page.getByTestId('messages')).toContainText('0119 hhh');
+			await expect(phone.page.getByTestId('sync')).toHaveText('History synced', { timeout: 30_000 });
+			await expect(phone.page.getByTestId('peers')).toHaveText('1 other device(s) connected', { timeout: 30_000 });
+		} finally {
+			await browser.close();
+		}
+	});
+});
