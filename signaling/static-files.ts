@@ -5,7 +5,7 @@
  *   but names no file gets 404. Any other path (`/chat`, `/settings/link`) gets index.html: routing happens in the
  *   browser.
  * - Text files of 1 KiB or more go out brotli- (preferred) or gzip-compressed when Accept-Encoding allows. Each
- *   variant is made on the first request for it (brotli quality 11, gzip level 9) and kept in memory, keyed by path,
+ *   variant is made on the first request for it (brotli quality 11, or 9 past 256 KiB; gzip level 9) and kept in memory, keyed by path,
  *   mtime and size, in a cache of bounded size: nothing in the build step has to change.
  * - Every response carries a strong ETag (a hash of the bytes sent, so one per encoding) and Last-Modified; a
  *   matching If-None-Match, or failing that If-Modified-Since, gets 304 without a body.
@@ -30,11 +30,18 @@ const TYPES: Record<string, string> = {
 	'.png': 'image/png',
 	'.ico': 'image/x-icon',
 	'.txt': 'text/plain; charset=utf-8',
-	'.woff2': 'font/woff2'
+	'.woff2': 'font/woff2',
+	// Without its own type a browser refuses to compile a module while it downloads (WebAssembly.instantiateStreaming).
+	'.wasm': 'application/wasm'
 };
-const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.json', '.webmanifest', '.svg', '.txt']);
+const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.json', '.webmanifest', '.svg', '.txt', '.wasm']);
 /** Below this, compression saves less than the headers it costs. */
 const MIN_COMPRESS_BYTES = 1024;
+/**
+ * Brotli's quality 10 and 11 cost seconds on a file of a megabyte (the QR reader's 1.1 MB .wasm: 3.3 s at 11, 0.12 s
+ * at 9 for 12 % more bytes), and the first request for it waits that long: larger files get quality 9.
+ */
+const MAX_BEST_BROTLI_BYTES = 256 * 1024;
 /** Larger files are streamed from disk, uncompressed; nothing in the app's build comes near this. */
 const MAX_IN_MEMORY_BYTES = 8 * 1024 * 1024;
 /** Total size of the bodies kept in memory, all variants of all files. */
@@ -207,8 +214,8 @@ async function load(file: string, size: number): Promise<Asset> {
 		const [br, gz] = await Promise.all([
 			brotli(body, {
 				params: {
-					[zlib.BROTLI_PARAM_QUALITY]: 11,
-					[zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT,
+					[zlib.BROTLI_PARAM_QUALITY]: body.length > MAX_BEST_BROTLI_BYTES ? 9 : 11,
+					[zlib.BROTLI_PARAM_MODE]: extname(file) === '.wasm' ? zlib.BROTLI_MODE_GENERIC : zlib.BROTLI_MODE_TEXT,
 					[zlib.BROTLI_PARAM_SIZE_HINT]: body.length
 				}
 			}),

@@ -13,6 +13,8 @@ const APP_JS = Array.from({ length: 400 }, (_, i) => `export const value${i} = '
 const WORKER_JS = `self.addEventListener('fetch', () => {});\n${'// cache the shell\n'.repeat(100)}`;
 const SMALL_CSS = 'body { margin: 0 }';
 const PNG_BYTES = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919) % 251));
+/** A WebAssembly module's magic and version, then a body that compresses as a real module does. */
+const WASM = Buffer.concat([Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]), Buffer.from('\x01\x07\x01\x60\x02\x7f\x7f\x01\x7f'.repeat(400))]);
 const SECRET = 'outside the root';
 
 let dir: string;
@@ -33,6 +35,7 @@ beforeAll(async () => {
 	put('service-worker.js', WORKER_JS);
 	put('small.css', SMALL_CSS);
 	put('icon.png', PNG_BYTES);
+	put('_app/immutable/assets/zxing_reader.Bx2Y.wasm', WASM);
 	server = await startSignalingServer({ port: 0, host: '127.0.0.1', log: silentLogger, staticDir: root });
 });
 
@@ -100,6 +103,15 @@ describe('static files: compression', () => {
 		expect(png.headers['content-encoding']).toBeUndefined();
 		expect(png.headers['content-type']).toBe('image/png');
 		expect(png.body.equals(PNG_BYTES)).toBe(true);
+	});
+
+	it('sends WebAssembly as application/wasm (a browser compiles it while it downloads only then), compressed and immutable', async () => {
+		const wasm = await get('/_app/immutable/assets/zxing_reader.Bx2Y.wasm', { 'accept-encoding': 'gzip, br' });
+		expect(wasm.status).toBe(200);
+		expect(wasm.headers['content-type']).toBe('application/wasm');
+		expect(wasm.headers['content-encoding']).toBe('br');
+		expect(wasm.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+		expect(brotliDecompressSync(wasm.body).equals(WASM)).toBe(true);
 	});
 
 	it('answers HEAD with the headers of GET and no body', async () => {

@@ -13,7 +13,7 @@ import { carriesLinkPayload, LinkError, linkUrl, type LinkErrorCode } from '../p
 import { Session } from '../session';
 import { app, watched } from './app.svelte';
 import { thisDevice } from './device-info';
-import { startScanner, type Scanner } from './scanner';
+import { prepareScanner, ScannerError, startScanner, type ScannerErrorCode } from './scanner';
 
 /** What the new device says for a failed link: it is the one to make a new code. */
 export function invitationErrorKey(error: LinkErrorCode): MessageKey {
@@ -103,13 +103,16 @@ export class InvitationFlow {
 export class ApprovalFlow {
 	/** Undefined while the user chooses how to read the code (camera or paste). */
 	state = $state<LinkState | undefined>();
+	/** The camera is on (or being asked for) and frames are being read. */
 	scanning = $state(false);
-	cameraError = $state('');
+	/** Why the camera could not be used: the screen explains it and offers the pasted link. */
+	cameraError = $state<ScannerErrorCode | undefined>();
 	pasted = $state('');
 	/** This page was opened from a link: explained, never used. */
 	openedLink = $state(false);
 	private approval?: LinkApproval;
-	private scanner?: Scanner;
+	/** Turns off the camera of the scan under way. */
+	private scanStop?: AbortController;
 
 	/**
 	 * A link opened in the browser lands here with its payload in the fragment. Following a link
@@ -120,15 +123,20 @@ export class ApprovalFlow {
 		return this.openedLink;
 	}
 
+	/** Loads the QR decoder while the user reads the screen; the camera stays off. */
+	prepareCamera(): void {
+		if (app.peerToPeer) prepareScanner();
+	}
+
 	/** Answers the invitation `text` (scanned or pasted) as this primary; nothing without WebRTC. */
 	use(text: string): void {
 		const session = watched();
 		if (!session || !app.peerToPeer || (this.approval && !isFinished(this.approval.state))) return;
-		void this.stopScan();
+		this.stopScan();
 		this.openedLink = false;
 		const platform = browserPlatform();
 		try {
-			const approval = new LinkApproval(text, session, platform.transport, platform.clock);
+			const approval = new LinkApproval(text.trim(), session, platform.transport, platform.clock);
 			this.approval = approval;
 			this.state = approval.state;
 			approval.on('state', (state) => {
@@ -142,26 +150,32 @@ export class ApprovalFlow {
 		}
 	}
 
-	/** Starts the camera in the element `elementId`; the first code it reads is used. */
-	async scan(elementId: string): Promise<void> {
+	/** Starts the camera in `video`, at the user's request; the first code it reads is used. */
+	async scan(video: HTMLVideoElement): Promise<void> {
 		if (this.scanning || !app.peerToPeer) return;
-		this.cameraError = '';
+		const controller = new AbortController();
+		this.scanStop = controller;
+		this.cameraError = undefined;
 		this.scanning = true;
-		try {
-			const scanner = await startScanner(elementId, (text) => this.use(text));
-			if (this.scanning) this.scanner = scanner;
-			else await scanner.stop();
-		} catch (error) {
+		const failed = (error: ScannerError) => {
+			if (controller.signal.aborted) return;
+			this.scanStop = undefined;
 			this.scanning = false;
-			this.cameraError = error instanceof Error ? error.message : String(error);
+			this.cameraError = error.code;
+		};
+		try {
+			await startScanner(video, (text) => this.use(text), { signal: controller.signal, onError: failed });
+		} catch (error) {
+			if (!(error instanceof ScannerError)) throw error;
+			failed(error);
 		}
 	}
 
-	async stopScan(): Promise<void> {
+	/** Turns the camera off (Stop camera, Cancel, a code read, the screen closed). */
+	stopScan(): void {
+		this.scanStop?.abort();
+		this.scanStop = undefined;
 		this.scanning = false;
-		const scanner = this.scanner;
-		this.scanner = undefined;
-		await scanner?.stop();
 	}
 
 	confirm(): void {
@@ -182,7 +196,7 @@ export class ApprovalFlow {
 	}
 
 	dispose(): void {
-		void this.stopScan();
+		this.stopScan();
 		this.decline();
 	}
 }
