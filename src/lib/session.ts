@@ -614,6 +614,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		if (this.wiped) return;
 		this.wiped = true;
 		this.disconnect();
+		this.chats?.stop();
 		await this.trust.retire();
 		await this.engine.close();
 		await this.platform.documents.clear();

@@ -103,8 +103,13 @@ export class Chats {
 		await Promise.all([...wanted].map((topic) => this.engine.open(topic)));
 	}
 
+	/** Stops following changes and forgets what it computed (the device is being wiped). */
 	stop(): void {
 		for (const stop of this.stops.splice(0)) stop();
+		this.sortedMonths.clear();
+		this.shown.clear();
+		this.summaries.clear();
+		this.monthsByChat = undefined;
 	}
 
 	private invalidate(topic: string): void {
