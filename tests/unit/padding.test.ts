@@ -13,11 +13,26 @@ describe('padding to a few sizes', () => {
 			expect(Buffer.compare(unpad(padded), content)).toBe(0);
 		}
 		expect(pad(new Uint8Array(1)).length).toBe(pad(new Uint8Array(150)).length);
-		expect(pad(new Uint8Array(20000)).length).toBe(32768);
+		expect(pad(new Uint8Array(600)).length).toBe(1024);
+		// Padmé: 20,003 bytes (a 3-byte length first) keep their top 4 + 1 bits: a step of 1,024.
+		expect(pad(new Uint8Array(20000)).length).toBe(20480);
+	});
+
+	it('costs at most 12 % above 1 KiB, and leaves few sizes to tell apart', () => {
+		const sizes = new Set<number>();
+		for (let length = 1025; length <= 1 << 22; length += 97) {
+			const bucket = bucketFor(length);
+			expect(bucket).toBeGreaterThanOrEqual(length);
+			expect(bucket / length).toBeLessThanOrEqual(1.12);
+			sizes.add(bucket);
+		}
+		// Some 43,000 lengths between 1 KiB and 4 MiB fall into a few hundred sizes.
+		expect(sizes.size).toBeLessThan(300);
 	});
 
 	it('stops at a limit, and refuses content over it', () => {
-		expect(pad(new Uint8Array(20000), 30000).length).toBe(30000);
+		expect(pad(new Uint8Array(20000), 20100).length).toBe(20100);
+		expect(pad(new Uint8Array(20000), 30000).length).toBe(20480);
 		expect(() => pad(new Uint8Array(30000), 30000)).toThrow(PaddingError);
 	});
 

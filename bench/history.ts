@@ -1,0 +1,210 @@
+/**
+ * History at scale, in Node: a generated account of BENCH_HISTORY_MESSAGES messages (100,000 by
+ * default) across 50 chats over 24 months, texts of 20 to 400 characters. Devices run with real
+ * WebRTC (@roamhq/wrtc) through the real signaling server on loopback, storage in memory (the
+ * IndexedDB store has its own benchmark).
+ *
+ *   link → synced          from the primary's confirmation until the new device holds the last
+ *                          year (about half the messages): messages/s, and bytes received against
+ *                          the encoded size of that year's documents
+ *   start → chat list      Session.restore on the primary (every message stored) until the chat
+ *                          list with last messages and unread counts is computed
+ *   open largest chat      showing its newest 50 messages, then every month back to its first
+ *   send → display         200 messages, with that history present on both devices
+ *   heap                   JavaScript heap of the process after the above
+ */
+import * as Y from 'yjs';
+import { chatsMap, monthsMap } from '../src/lib/account/document';
+import { messagesMap, monthOf, monthTopic } from '../src/lib/chats/messages';
+import { excerpt, HISTORY_WINDOW_MS } from '../src/lib/history/window';
+import { LinkApproval } from '../src/lib/linking/approval';
+import { LinkInvitation } from '../src/lib/linking/invitation';
+import type { LinkState } from '../src/lib/linking/state';
+import { Session, type JoinedAccount, type Platform } from '../src/lib/session';
+import type { SyncEngine } from '../src/lib/sync/engine';
+import { silentLogger } from '../signaling/log';
+import { startSignalingServer } from '../signaling/server';
+import { webRtcPlatform } from '../tests/helpers/node-webrtc';
+
+const MESSAGES = Number(process.env.BENCH_HISTORY_MESSAGES ?? 100_000);
+const CHATS = 50;
+const MONTHS = 24;
+const DAY = 24 * 60 * 60 * 1000;
+
+function whenState(emitter: LinkApproval | LinkInvitation, kind: LinkState['kind']): Promise<void> {
+	return new Promise((resolve, reject) => {
+		const check = (state: LinkState) => {
+			if (state.kind === kind) resolve();
+			else if (state.kind === 'failed') reject(new Error(`link failed: ${state.error}`));
+		};
+		(emitter as LinkApproval).on('state', check);
+		check(emitter.state);
+	});
+}
+
+function whenTrue(device: Session, check: () => boolean): Promise<void> {
+	return new Promise((resolve) => {
+		if (check()) return resolve();
+		const stop = device.on('changed', () => {
+			if (check()) {
+				stop();
+				resolve();
+			}
+		});
+	});
+}
+
+/** A seeded generator, so every run writes the same account. */
+function random(seed: number): () => number {
+	let state = seed >>> 0;
+	return () => {
+		state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+		return state / 2 ** 32;
+	};
+}
+
+function percentile(sorted: number[], p: number): number {
+	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Writes the account's history straight into its documents: one transaction per chat and month. */
+async function seed(primary: Session): Promise<{ chatIds: string[]; largest: string; windowBytes: number; windowMessages: number }> {
+	const engine = primary['engine'] as SyncEngine;
+	const account = primary['account'] as Y.Doc;
+	const next = random(42);
+	const now = Date.now();
+	const first = now - MONTHS * 30.4 * DAY;
+	const chatIds = Array.from({ length: CHATS }, (_, i) => `chat${String(i).padStart(2, '0')}`);
+	account.transact(() => {
+		for (const id of chatIds) chatsMap(account).set(id, { id, title: `Chat ${id}`, kind: 'self', createdAt: first });
+	});
+	// Chat sizes follow a long tail: the largest holds about a tenth of everything.
+	const weights = chatIds.map((_, i) => 1 / (i + 1));
+	const total = weights.reduce((a, b) => a + b, 0);
+	const perChat = weights.map((weight) => Math.round((weight / total) * MESSAGES));
+	const author = primary.self.id;
+	for (const [index, chatId] of chatIds.entries()) {
+		const times = Array.from({ length: perChat[index]! }, () => first + next() * (now - first - DAY)).sort((a, b) => a - b);
+		const byMonth = new Map<string, number[]>();
+		for (const time of times) {
+			const month = monthOf(time);
+			let list = byMonth.get(month);
+			if (!list) byMonth.set(month, (list = []));
+			list.push(time);
+		}
+		for (const [month, list] of byMonth) {
+			const topic = monthTopic(chatId, month);
+			const doc = await engine.open(topic);
+			doc.transact(() => {
+				const messages = messagesMap(doc);
+				for (const [n, sentAt] of list.entries()) {
+					const id = `${chatId}-${month}-${n}`;
+					const length = 20 + Math.floor(next() * 380);
+					messages.set(id, { id, chatId, author, text: 'w'.repeat(length), sentAt: Math.floor(sentAt) });
+				}
+			});
+			monthsMap(account).set(topic, true);
+		}
+	}
+	const floor = now - HISTORY_WINDOW_MS;
+	let windowBytes = Y.encodeStateAsUpdate(account).length;
+	let windowMessages = 0;
+	for (const topic of engine.topics) {
+		const doc = engine.doc(topic)!;
+		if (!topic.startsWith('chat/')) continue;
+		for (const message of messagesMap(doc).values()) if (message.sentAt >= floor) windowMessages++;
+		const start = Date.parse(`${topic.slice(-7)}-01T00:00:00Z`);
+		const end = new Date(start).setUTCMonth(new Date(start).getUTCMonth() + 1);
+		if (end <= floor) continue;
+		windowBytes += start < floor ? excerpt(topic, doc, floor).length : Y.encodeStateAsUpdate(doc).length;
+	}
+	return { chatIds, largest: chatIds[0]!, windowBytes, windowMessages };
+}
+
+const server = await startSignalingServer({ port: 0, host: '127.0.0.1', log: silentLogger });
+const primaryPlatform = webRtcPlatform(server.url);
+const primary = await Session.createAccount(primaryPlatform, 'Bench', 'Primary');
+const seedStarted = performance.now();
+const { chatIds, largest, windowBytes, windowMessages } = await seed(primary);
+const seedMs = performance.now() - seedStarted;
+const log = (what: string) => process.env.BENCH_VERBOSE && console.error(`${(performance.now() / 1000).toFixed(1)} s: ${what}`);
+log("seeded");
+primary.connect();
+
+// Link a new device, counting what its transports receive.
+const phonePlatform: Platform = webRtcPlatform(server.url);
+let received = 0;
+const transport = phonePlatform.transport;
+phonePlatform.transport = (room, auth, mode) => {
+	const made = transport(room, auth, mode);
+	made.on('message', ({ data }) => (received += data.length));
+	return made;
+};
+const approvalPlatform = webRtcPlatform(server.url);
+const invitation = new LinkInvitation('Phone', 'phone', phonePlatform.transport, phonePlatform.clock);
+const joined = new Promise<JoinedAccount>((resolve) => invitation.on('joined', resolve));
+invitation.start();
+const approval = new LinkApproval(invitation.payload, primary, approvalPlatform.transport, Date.now);
+approval.start();
+await Promise.all([whenState(approval, 'confirm'), whenState(invitation, 'confirm')]);
+invitation.confirm();
+const confirmedAt = performance.now();
+approval.confirm();
+log("confirmed");
+const phone = await Session.join(phonePlatform, await joined);
+log("joined");
+const receivedAtJoin = received;
+phone.connect();
+await whenTrue(phone, () => phone.connection.syncedPeers > 0);
+const linkMs = performance.now() - confirmedAt;
+log("synced");
+await Promise.all(chatIds.map((id) => phone.chats.show(id, Number.POSITIVE_INFINITY)));
+log("shown");
+const phoneMessages = chatIds.reduce((sum, id) => sum + phone.chats.messages(id).length, 0);
+const bytesReceived = received - receivedAtJoin;
+
+// Send → display with the history present.
+const samples: number[] = [];
+for (let i = 0; i < 200; i++) {
+	const [sender, receiver] = i % 2 === 0 ? [primary, phone] : [phone, primary];
+	const text = `latency ${i}`;
+	const started = performance.now();
+	await sender.chats.send(largest, text);
+	// Two messages sent in the same millisecond order by id: look at the last few, not the last one.
+	await whenTrue(receiver, () => receiver.chats.messages(largest).slice(-3).some((message) => message.text === text));
+	samples.push(performance.now() - started);
+}
+samples.sort((a, b) => a - b);
+log("latency");
+
+// Cold start on the primary's storage: the session as the app restores it.
+await primary.close();
+const restartAt = performance.now();
+const restored = (await Session.restore(primaryPlatform))!;
+const list = restored.chats.list.map((chat) => ({ chat, summary: restored.chats.summary(chat.id) }));
+const startMs = performance.now() - restartAt;
+const openAt = performance.now();
+await restored.chats.show(largest);
+const shown = restored.chats.messages(largest).length;
+const openMs = performance.now() - openAt;
+const backAt = performance.now();
+await restored.chats.show(largest, Number.POSITIVE_INFINITY);
+const backMs = performance.now() - backAt;
+log("reopened");
+const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
+
+const rows: [string, string][] = [
+	['account', `${MESSAGES.toLocaleString('en')} messages, ${CHATS} chats, ${MONTHS} months (written in ${(seedMs / 1000).toFixed(1)} s)`],
+	['link → synced (the last year)', `${(linkMs / 1000).toFixed(2)} s for ${phoneMessages.toLocaleString('en')} messages (${Math.round(phoneMessages / (linkMs / 1000)).toLocaleString('en')} messages/s)`],
+	['messages in the window / on the new device', `${windowMessages.toLocaleString('en')} / ${phoneMessages.toLocaleString('en')}`],
+	['bytes received / encoded size of the window', `${(bytesReceived / 2 ** 20).toFixed(1)} MiB / ${(windowBytes / 2 ** 20).toFixed(1)} MiB (${(bytesReceived / windowBytes).toFixed(2)}×)`],
+	['start → chat list (Session.restore, every message stored)', `${startMs.toFixed(0)} ms (${list.length} chats)`],
+	['open the largest chat at its newest messages', `${openMs.toFixed(1)} ms (${shown} messages shown of ${restored.chats.monthsOf(largest).length} months)`],
+	['… then every month back to its first', `${backMs.toFixed(0)} ms (${restored.chats.messages(largest).length.toLocaleString('en')} messages)`],
+	['send → display with the history present, p50 / p99', `${percentile(samples, 50).toFixed(1)} / ${percentile(samples, 99).toFixed(1)} ms`],
+	['JavaScript heap (Node process, both devices)', `${heapMb.toFixed(0)} MiB`]
+];
+const width = Math.max(...rows.map(([name]) => name.length));
+console.log(`\nHistory at scale (Node, real WebRTC, storage in memory)\n${'-'.repeat(width + 40)}`);
+for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${value}`);
+process.exit(0);
