@@ -34,8 +34,6 @@ async function addRaw(name: string, store: string, value: unknown, key?: IDBVali
 	db.close();
 }
 
-const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
-
 afterEach(() => {
 	vi.restoreAllMocks();
 });
