@@ -58,6 +58,24 @@ describe('IndexedDB document store', () => {
 		expect(writes.mock.calls.filter(([, mode]) => mode === 'readwrite')).toHaveLength(0);
 	});
 
+	it('reads topics bound together in one transaction, each with what is its own', async () => {
+		const name = fresh();
+		const store = new IndexedDbDocumentStore(name);
+		const topics = Array.from({ length: 20 }, (_, i) => `chat/${i}/2026-11`);
+		const docs = topics.map(() => new Y.Doc());
+		await Promise.all(topics.map((topic, i) => store.bind(topic, docs[i]!)));
+		docs.forEach((doc, i) => doc.getMap('m').set('i', i));
+		await store.close();
+
+		const reads = vi.spyOn(IDBDatabase.prototype, 'transaction');
+		const reopened = new IndexedDbDocumentStore(name);
+		const reloaded = topics.map(() => new Y.Doc());
+		await Promise.all(topics.map((topic, i) => reopened.bind(topic, reloaded[i]!)));
+		expect(reads).toHaveBeenCalledTimes(1);
+		expect(reloaded.map((doc) => doc.getMap('m').get('i'))).toEqual(topics.map((_, i) => i));
+		await reopened.close();
+	});
+
 	it('saves many changes of one task in one write', async () => {
 		const store = new IndexedDbDocumentStore(fresh());
 		const docs = [new Y.Doc(), new Y.Doc()];
@@ -226,6 +244,26 @@ describe('IndexedDB document store', () => {
 		await again.bind('other', new Y.Doc());
 		await again.close();
 		expect(errors).toHaveLength(2);
+	});
+
+	it('lets the database be deleted while open (logging out), and saves again afterwards', async () => {
+		const name = fresh();
+		const store = new IndexedDbDocumentStore(name);
+		const doc = new Y.Doc();
+		await store.bind('chat', doc);
+		doc.getMap('m').set('before', 1);
+		await store.flush();
+		await new Promise<void>((resolve, reject) => {
+			const deleting = indexedDB.deleteDatabase(name);
+			deleting.onsuccess = () => resolve();
+			deleting.onerror = () => reject(deleting.error);
+		});
+		expect(await store.topics()).toEqual([]);
+		const next = new Y.Doc();
+		await store.bind('next', next);
+		next.getMap('m').set('after', 2);
+		await store.close();
+		expect(await new IndexedDbDocumentStore(name).topics()).toEqual(['next']);
 	});
 
 	it('moves documents that y-indexeddb kept, one database per topic, into its own', async () => {

@@ -81,6 +81,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
 	private readonly dirty = new Set<Binding>();
 	private pumping?: Promise<void>;
 	private failure?: StorageError;
+	private reading?: { topics: string[]; result: Promise<Map<string, Loaded>> };
 	private readonly onError: StorageErrorHandler;
 	private readonly maxRows: number;
 
@@ -115,7 +116,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
 		doc.on('update', binding.listener);
 		let loaded: Loaded;
 		try {
-			loaded = await readTopic(await this.db(), topic);
+			loaded = await this.read(topic);
 		} catch (cause) {
 			if (this.bindings.get(topic) === binding) this.unbind(binding);
 			throw new StorageError(`could not load ${topic} from this device's storage`, { cause });
@@ -317,11 +318,31 @@ export class IndexedDbDocumentStore implements DocumentStore {
 		for (const apply of afterwards) apply();
 	}
 
+	/** Topics bound in the same task are read together, in one transaction. */
+	private read(topic: string): Promise<Loaded> {
+		if (!this.reading) {
+			const topics: string[] = [];
+			const result = (async () => {
+				await null;
+				this.reading = undefined;
+				return readTopics(await this.db(), topics);
+			})();
+			this.reading = { topics, result };
+		}
+		this.reading.topics.push(topic);
+		return this.reading.result.then((loaded) => loaded.get(topic)!);
+	}
+
 	private db(): Promise<IDBDatabase> {
-		this.database ??= openDocuments(this.name, this.options.legacyPrefix, this.onError).catch((cause: unknown) => {
-			this.database = undefined;
+		if (this.database) return this.database;
+		const opened: Promise<IDBDatabase> = openDocuments(this.name, this.options.legacyPrefix, this.onError, () => {
+			// Deleted or upgraded elsewhere (logging out deletes every database): opened again when next used.
+			if (this.database === opened) this.database = undefined;
+		}).catch((cause: unknown) => {
+			if (this.database === opened) this.database = undefined;
 			throw new StorageError("could not open this device's storage", { cause });
 		});
+		this.database = opened;
 		return this.database;
 	}
 }
@@ -332,14 +353,17 @@ interface Loaded {
 	rows: unknown[];
 }
 
-async function readTopic(db: IDBDatabase, topic: string): Promise<Loaded> {
+async function readTopics(db: IDBDatabase, topics: string[]): Promise<Map<string, Loaded>> {
 	const tx = db.transaction([SNAPSHOTS, UPDATES], 'readonly');
-	const snapshot = request(tx.objectStore(SNAPSHOTS).get(topic));
+	const snapshots = tx.objectStore(SNAPSHOTS);
 	const index = tx.objectStore(UPDATES).index(BY_TOPIC);
-	const keys = request(index.getAllKeys(topic));
-	const rows = request<unknown[]>(index.getAll(topic));
-	const [stored, rowKeys, rowValues] = await Promise.all([snapshot, keys, rows, completion(tx)]);
-	return { snapshot: stored, keys: rowKeys as number[], rows: rowValues };
+	const reads = topics.map((topic) =>
+		Promise.all([request(snapshots.get(topic)), request<number[]>(index.getAllKeys(topic)), request<unknown[]>(index.getAll(topic))]).then(
+			([snapshot, keys, rows]): [string, Loaded] => [topic, { snapshot, keys, rows }]
+		)
+	);
+	const [loaded] = await Promise.all([Promise.all(reads), completion(tx)]);
+	return new Map(loaded);
 }
 
 /** Applies a stored update; false (and nothing thrown) if it is not one. */
@@ -354,7 +378,7 @@ function applySafely(doc: Y.Doc, update: unknown, origin: unknown): update is Ui
 	}
 }
 
-function openDocuments(name: string, legacyPrefix: string | undefined, onError: StorageErrorHandler): Promise<IDBDatabase> {
+function openDocuments(name: string, legacyPrefix: string | undefined, onError: StorageErrorHandler, onClosed: () => void): Promise<IDBDatabase> {
 	return new Promise<IDBDatabase>((resolve, reject) => {
 		const opening = indexedDB.open(name, SCHEMA_VERSION);
 		opening.onupgradeneeded = () => {
@@ -367,7 +391,10 @@ function openDocuments(name: string, legacyPrefix: string | undefined, onError: 
 		opening.onsuccess = () => {
 			const db = opening.result;
 			// Deleting the database (logging out) must not wait for this page.
-			db.onversionchange = () => db.close();
+			db.onversionchange = () => {
+				db.close();
+				onClosed();
+			};
 			resolve(db);
 		};
 	}).then(async (db) => {
