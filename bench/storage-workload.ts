@@ -19,6 +19,8 @@ export interface WorkloadOptions {
 export interface Row {
 	store: string;
 	write: number;
+	/** IndexedDB write transactions while the messages were written. */
+	writeTransactions: number;
 	firstBind: number;
 	secondBind: number;
 	databases: number;
@@ -173,6 +175,12 @@ export async function runStore(kind: 'samen' | 'y-indexeddb', options: WorkloadO
 	const open = () => (kind === 'samen' ? samenStore(prefix) : yIndexeddb(prefix));
 	const diskBefore = await diskUsage();
 
+	let writeTransactions = 0;
+	const transaction = IDBDatabase.prototype.transaction;
+	IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<typeof transaction>) {
+		if (args[1] === 'readwrite') writeTransactions++;
+		return transaction.apply(this, args);
+	};
 	const writer = open();
 	const started = performance.now();
 	const docs = new Map<string, Y.Doc>();
@@ -193,6 +201,7 @@ export async function runStore(kind: 'samen' | 'y-indexeddb', options: WorkloadO
 	}
 	await writer.close();
 	const write = performance.now() - started;
+	IDBDatabase.prototype.transaction = transaction;
 	const bytesAfterWrite = await payloadBytes(prefix);
 
 	const first = await bindAll(open(), topics);
@@ -204,6 +213,7 @@ export async function runStore(kind: 'samen' | 'y-indexeddb', options: WorkloadO
 	return {
 		store: open().name,
 		write,
+		writeTransactions,
 		firstBind: first.ms,
 		secondBind: second.ms,
 		databases: (await databasesOf(prefix)).length,

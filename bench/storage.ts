@@ -104,11 +104,11 @@ for (const environment of environments) {
 }
 
 console.log(`\n${options.chats * options.months} topics, ${options.messages.toLocaleString('en')} messages, raw text ${mb(results[0]?.rawText)}\n`);
-console.log('| environment | store | databases | write (1 message per task) | bind all, 1st restart | bind all, 2nd restart | stored after write | stored after 2 restarts | ÷ raw text | disk growth (Chromium, estimate) |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| environment | store | databases | write (1 message per task) | write transactions | bind all, 1st restart | bind all, 2nd restart | stored after write | stored after 2 restarts | ÷ raw text | disk growth (Chromium, estimate) |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const row of results) {
 	console.log(
-		`| ${row.environment} | ${row.store} | ${row.databases} | ${ms(row.write)} | ${ms(row.firstBind)} | ${ms(row.secondBind)} | ${mb(row.bytesAfterWrite)} | ${mb(row.bytesAfterRestarts)} | ${(row.bytesAfterRestarts / row.rawText).toFixed(2)} | ${mb(row.diskAfterRestarts)} |`
+		`| ${row.environment} | ${row.store} | ${row.databases} | ${ms(row.write)} | ${row.writeTransactions.toLocaleString('en')} | ${ms(row.firstBind)} | ${ms(row.secondBind)} | ${mb(row.bytesAfterWrite)} | ${mb(row.bytesAfterRestarts)} | ${(row.bytesAfterRestarts / row.rawText).toFixed(2)} | ${mb(row.diskAfterRestarts)} |`
 	);
 }
 console.log('\nApplying a stored topic (a snapshot of 80 messages and 100 one-message rows), all topics:\n');
