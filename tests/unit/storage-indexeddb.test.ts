@@ -74,6 +74,13 @@ describe('IndexedDB document store', () => {
 		expect(reads).toHaveBeenCalledTimes(1);
 		expect(reloaded.map((doc) => doc.getMap('m').get('i'))).toEqual(topics.map((_, i) => i));
 		await reopened.close();
+
+		// A few of many: read by topic rather than over every stored document.
+		const few = new IndexedDbDocumentStore(name);
+		const some = [new Y.Doc(), new Y.Doc(), new Y.Doc()];
+		await Promise.all([3, 7, 19].map((i, n) => few.bind(topics[i]!, some[n]!)));
+		expect(some.map((doc) => doc.getMap('m').toJSON())).toEqual([{ i: 3 }, { i: 7 }, { i: 19 }]);
+		await few.close();
 	});
 
 	it('saves many changes of one task in one write', async () => {
@@ -244,6 +251,29 @@ describe('IndexedDB document store', () => {
 		await again.bind('other', new Y.Doc());
 		await again.close();
 		expect(errors).toHaveLength(2);
+	});
+
+	it('answers for a damaged topic summary without failing: nothing saved, and says so', async () => {
+		const name = fresh();
+		const store = new IndexedDbDocumentStore(name);
+		const doc = new Y.Doc();
+		await store.bind('chat', doc);
+		doc.getMap('m').set('k', 1);
+		await store.close();
+		await addRaw(name, 'topics', { stateVector: 'garbage', snapshotBytes: 'many' }, 'chat');
+
+		const errors: StorageError[] = [];
+		const reopened = new IndexedDbDocumentStore(name, { onError: (error) => errors.push(error) });
+		expect(await reopened.stateVector('chat')).toEqual(Y.encodeStateVector(new Y.Doc()));
+		expect(errors.map((error) => error.message)).toEqual([expect.stringMatching(/summary of chat .* could not be read/)]);
+		expect(await reopened.sizes()).toEqual(new Map([['chat', 0]]));
+		// The next save writes a good summary.
+		const reloaded = new Y.Doc();
+		await reopened.bind('chat', reloaded);
+		reloaded.getMap('m').set('k2', 2);
+		await reopened.flush();
+		expect(await reopened.stateVector('chat')).toEqual(Y.encodeStateVector(reloaded));
+		await reopened.close();
 	});
 
 	it('lets the database be deleted while open (logging out), and saves again afterwards', async () => {
