@@ -108,6 +108,121 @@ export function runDocumentStoreConformance(name: string, setup: StorageSetup): 
 			});
 		});
 
+		describe('what is saved, without loading it', () => {
+			it('lists the topics that have something saved, and only those', async () => {
+				const harness = await device();
+				expect(await harness.documents().topics()).toEqual([]);
+				await session(harness, ['alpha', 'beta', 'never-written'], ([alpha, beta]) => {
+					alpha!.getMap('m').set('k', 1);
+					beta!.getMap('m').set('k', 2);
+				});
+				expect((await harness.documents().topics()).sort()).toEqual(['alpha', 'beta']);
+			});
+
+			it('gives the state vector of what is saved, and an empty one for a topic never saved', async () => {
+				const harness = await device();
+				const [first] = await session(harness, ['chat'], ([doc]) => doc!.getMap('m').set('a', 1));
+				expect(await harness.documents().stateVector('chat')).toEqual(Y.encodeStateVector(first!));
+				const [second] = await session(harness, ['chat'], ([doc]) => {
+					for (let i = 0; i < 300; i++) doc!.getMap('m').set(`b${i}`, i);
+				});
+				expect(await harness.documents().stateVector('chat')).toEqual(Y.encodeStateVector(second!));
+				expect(await harness.documents().stateVector('never-written')).toEqual(Y.encodeStateVector(new Y.Doc()));
+			});
+
+			it('counts the bytes saved per topic, more for a bigger document', async () => {
+				const harness = await device();
+				await session(harness, ['small', 'big'], ([small, big]) => {
+					small!.getMap('m').set('k', 'x');
+					for (let i = 0; i < 200; i++) big!.getMap('m').set(`k${i}`, 'a message of some length '.repeat(4));
+				});
+				const sizes = await harness.documents().sizes();
+				expect([...sizes.keys()].sort()).toEqual(['big', 'small']);
+				expect(sizes.get('small')).toBeGreaterThan(0);
+				expect(sizes.get('big')).toBeGreaterThan(200 * 100);
+				expect(sizes.get('big')).toBeGreaterThan(sizes.get('small')!);
+			});
+
+			it('saves every change once flush() resolves, before close', async () => {
+				const harness = await device();
+				const store = harness.documents();
+				const doc = new Y.Doc();
+				await store.bind('chat', doc);
+				doc.getMap('m').set('k', 'v');
+				await store.flush();
+				const [reloaded] = await session(harness, ['chat']);
+				expect(reloaded!.getMap('m').toJSON()).toEqual({ k: 'v' });
+				await store.close();
+			});
+		});
+
+		describe('documents, more', () => {
+			it('deletes one topic and keeps the others; a document bound to it is no longer saved', async () => {
+				const harness = await device();
+				await session(harness, ['old', 'new'], ([old, recent]) => {
+					old!.getMap('m').set('k', 'old');
+					recent!.getMap('m').set('k', 'new');
+				});
+				const store = harness.documents();
+				const old = new Y.Doc();
+				await store.bind('old', old);
+				await store.delete('old');
+				old.getMap('m').set('after', 'delete');
+				await store.close();
+				expect(await harness.documents().topics()).toEqual(['new']);
+				expect((await harness.documents().sizes()).has('old')).toBe(false);
+				const [reloadedOld, reloadedNew] = await session(harness, ['old', 'new']);
+				expect(reloadedOld!.getMap('m').toJSON()).toEqual({});
+				expect(reloadedNew!.getMap('m').toJSON()).toEqual({ k: 'new' });
+				await harness.documents().delete('never-written');
+			});
+
+			it('forgets every topic on clear(), for topics() and sizes() too', async () => {
+				const harness = await device();
+				await session(harness, ['alpha', 'beta'], ([alpha, beta]) => {
+					alpha!.getMap('m').set('k', 'a');
+					beta!.getMap('m').set('k', 'b');
+				});
+				await harness.documents().clear();
+				expect(await harness.documents().topics()).toEqual([]);
+				expect((await harness.documents().sizes()).size).toBe(0);
+			});
+
+			it('saves what a document held before it was bound, and changes made while it loads', async () => {
+				const harness = await device();
+				await session(harness, ['chat'], ([doc]) => doc!.getMap('m').set('stored', 1));
+				const store = harness.documents();
+				const doc = new Y.Doc();
+				doc.getMap('m').set('before', 2);
+				const binding = store.bind('chat', doc);
+				doc.getMap('m').set('while-loading', 3);
+				await binding;
+				doc.getMap('m').set('after', 4);
+				await store.close();
+				const [reloaded] = await session(harness, ['chat']);
+				expect(reloaded!.getMap('m').toJSON()).toEqual({ stored: 1, before: 2, 'while-loading': 3, after: 4 });
+			});
+
+			it('keeps every change over many restarts, each change its own task', async () => {
+				const harness = await device();
+				const expected: Record<string, number> = {};
+				for (let round = 0; round < 4; round++) {
+					const store = harness.documents();
+					const doc = new Y.Doc({ gc: false });
+					await store.bind('chat', doc);
+					for (let i = 0; i < 80; i++) {
+						doc.getMap('m').set(`r${round}-${i}`, i);
+						expected[`r${round}-${i}`] = i;
+						if (i % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+					}
+					await store.close();
+				}
+				const [reloaded] = await session(harness, ['chat']);
+				expect(reloaded!.getMap('m').toJSON()).toEqual(expected);
+				expect(await harness.documents().stateVector('chat')).toEqual(Y.encodeStateVector(reloaded!));
+			});
+		});
+
 		describe('records', () => {
 			const values: [string, unknown][] = [
 				['text', 'héllo, wereld 👋'],

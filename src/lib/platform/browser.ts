@@ -36,7 +36,8 @@ export function browserPlatform(): BrowserPlatform {
 		signaling,
 		peerToPeer,
 		records: new IndexedDbKeyValueStore(),
-		documents: new IndexedDbDocumentStore(),
+		// Documents that y-indexeddb kept in a database per topic move into the one database on first start.
+		documents: new IndexedDbDocumentStore('samen-documents', { legacyPrefix: 'samen-doc:' }),
 		transport: (room, auth, mode) => new WebRtcTransport(room, signaling, createPeer, CONNECT_TIMEOUT_MS, auth, mode),
 		clock: () => Date.now(),
 		wipe: wipeBrowserStorage

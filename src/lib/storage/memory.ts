@@ -3,28 +3,61 @@ import type { DocumentStore, KeyValueStore } from './types';
 
 /** Survives a device "restart" in tests when the same instance is handed to the new device. */
 export class MemoryDocumentStore implements DocumentStore {
+	/** Topic → every update saved for it, oldest first; a topic appears with its first update. */
 	private readonly saved = new Map<string, Uint8Array[]>();
-	private readonly bound: { doc: Y.Doc; listener: (update: Uint8Array) => void }[] = [];
+	private readonly bound = new Map<string, { doc: Y.Doc; listener: (update: Uint8Array, origin: unknown) => void }[]>();
 
 	async bind(topic: string, doc: Y.Doc): Promise<void> {
-		const updates = this.saved.get(topic) ?? [];
-		this.saved.set(topic, updates);
-		if (updates.length > 0) Y.applyUpdate(doc, Y.mergeUpdates(updates), this);
-		const listener = (update: Uint8Array) => updates.push(update);
+		const updates = this.saved.get(topic);
+		if (doc.store.clients.size > 0) this.save(topic, Y.encodeStateAsUpdate(doc));
+		// Each in turn in one transaction: faster than merging first (bench/storage.ts).
+		if (updates && updates.length > 0) Y.transact(doc, () => updates.forEach((update) => Y.applyUpdate(doc, update, this)), this);
+		const listener = (update: Uint8Array, origin: unknown) => {
+			if (origin !== this) this.save(topic, update);
+		};
 		doc.on('update', listener);
-		this.bound.push({ doc, listener });
+		this.bound.set(topic, [...(this.bound.get(topic) ?? []), { doc, listener }]);
 	}
 
+	private save(topic: string, update: Uint8Array): void {
+		const updates = this.saved.get(topic) ?? [];
+		updates.push(update);
+		this.saved.set(topic, updates);
+	}
+
+	async topics(): Promise<string[]> {
+		return [...this.saved.keys()];
+	}
+
+	async stateVector(topic: string): Promise<Uint8Array> {
+		// Applied one by one: merging thousands of small updates grows much faster than linearly.
+		const doc = new Y.Doc();
+		Y.transact(doc, () => {
+			for (const update of this.saved.get(topic) ?? []) Y.applyUpdate(doc, update);
+		});
+		return Y.encodeStateVector(doc);
+	}
+
+	async sizes(): Promise<Map<string, number>> {
+		return new Map([...this.saved].map(([topic, updates]) => [topic, updates.reduce((sum, update) => sum + update.byteLength, 0)]));
+	}
+
+	async delete(topic: string): Promise<void> {
+		for (const { doc, listener } of this.bound.get(topic) ?? []) doc.off('update', listener);
+		this.bound.delete(topic);
+		this.saved.delete(topic);
+	}
+
+	async flush(): Promise<void> {}
+
 	async clear(): Promise<void> {
+		await this.close();
 		this.saved.clear();
 	}
 
 	async close(): Promise<void> {
-		for (const { doc, listener } of this.bound.splice(0)) doc.off('update', listener);
-	}
-
-	get topics(): string[] {
-		return [...this.saved.keys()];
+		for (const bindings of this.bound.values()) for (const { doc, listener } of bindings) doc.off('update', listener);
+		this.bound.clear();
 	}
 }
 

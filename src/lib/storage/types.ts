@@ -1,14 +1,25 @@
 /**
- * Storage as the core sees it. Adapters: y-indexeddb and IndexedDB in the browser (and in Node
- * over fake-indexeddb), plain memory for tests.
+ * Storage as the core sees it. Adapters: IndexedDB in the browser (and in Node over
+ * fake-indexeddb), plain memory for tests.
  */
 import type * as Y from 'yjs';
 
 export interface DocumentStore {
 	/** Loads what is saved for `topic` into `doc`, then saves every later change until `close`. */
 	bind(topic: string, doc: Y.Doc): Promise<void>;
+	/** The topics that have something saved, without loading them. */
+	topics(): Promise<string[]>;
+	/** The state vector of what is saved for `topic` (empty if nothing is), without loading it. */
+	stateVector(topic: string): Promise<Uint8Array>;
+	/** Bytes saved per topic (topics with nothing saved are absent). */
+	sizes(): Promise<Map<string, number>>;
+	/** Forgets what is saved for `topic`; a document bound to it is no longer saved. */
+	delete(topic: string): Promise<void>;
+	/** Resolves once every change made so far is saved; rejects with a StorageError if saving failed. */
+	flush(): Promise<void>;
 	/** Deletes every saved document. */
 	clear(): Promise<void>;
+	/** Saves what is pending and stops saving (a failure goes to the store's error handler, not here). */
 	close(): Promise<void>;
 }
 
