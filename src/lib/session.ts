@@ -92,6 +92,8 @@ export interface LinkAuthority {
 export type SessionEvents = { changed: void; 'logged-out': LogoutReason };
 
 const RECORD_DEVICE_KEYS = 'device-keys';
+/** The start of the oldest month this device keeps, when its user cleared older history here. */
+const RECORD_KEPT_FROM = 'history-kept-from';
 /** The last UTC day up to which this device took everything the account's mailboxes held for it. */
 const RECORD_MAILBOX_DAY = 'mailbox-day';
 /** How many days back a device catches up on mailboxes: as long as the server keeps what waits (MAILBOX_DAYS). */
@@ -177,6 +179,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			priority: (topic) => monthTopicRange(topic)?.start ?? Number.MAX_SAFE_INTEGER
 		});
 		this.engine.on('changed', () => this.changed());
+		// A month opened (scrolled back to, or synced) adds to what a chat shows.
+		this.engine.on('topic-opened', () => this.changed());
 		this.engine.on('peers-changed', (peers) => {
 			for (const peer of this.syncedPeers.keys()) if (!peers.some((p) => p.peer === peer)) this.syncedPeers.delete(peer);
 			this.scheduleDeposit();
@@ -240,6 +244,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	}
 
 	private async open(): Promise<void> {
+		this.keptFrom = (await this.platform.records.get<number>(RECORD_KEPT_FROM)) ?? NO_FLOOR;
 		this.outbox = await Outbox.load(this.platform.records);
 		this.account = await this.engine.open(ACCOUNT_TOPIC);
 		(this as { chats: Chats }).chats = new Chats(this.account, this.engine, this.keys.id, this.platform.clock, (topic) => this.keepsMonth(topic));
@@ -421,10 +426,50 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		return !!parseMonthTopic(topic) && sharing(topic, this.historyFloor, NO_FLOOR).kind !== 'none';
 	}
 
-	/** The oldest history this device keeps: a year before it was linked (none on the primary). */
+	/** The month from which its user keeps history on this device (Settings → Storage), if they chose one. */
+	private keptFrom = NO_FLOOR;
+
+	/**
+	 * The oldest history this device keeps: a year before it was linked (none on the primary), or
+	 * the month its user kept from, whichever is later.
+	 */
 	get historyFloor(): number {
 		const self = this.trust.deviceList.devices.find((device) => device.id === this.keys.id);
-		return self ? historyFloor(self) : NO_FLOOR;
+		return Math.max(self ? historyFloor(self) : NO_FLOOR, this.keptFrom);
+	}
+
+	/** What each chat's history takes on this device, largest first. */
+	async storage(): Promise<{ chatId: string; bytes: number; months: number }[]> {
+		await this.platform.documents.flush().catch(() => undefined);
+		const byChat = new Map<string, { chatId: string; bytes: number; months: number }>();
+		for (const [topic, bytes] of await this.platform.documents.sizes()) {
+			const chatId = parseMonthTopic(topic)?.chatId;
+			if (!chatId || !this.keepsMonth(topic)) continue;
+			const entry = byChat.get(chatId) ?? { chatId, bytes: 0, months: 0 };
+			entry.bytes += bytes;
+			entry.months++;
+			byChat.set(chatId, entry);
+		}
+		return [...byChat.values()].sort((a, b) => b.bytes - a.bytes);
+	}
+
+	/**
+	 * Deletes, on this device only, every month of history before the month of `date`; this device
+	 * then takes none of it again from the others, which keep theirs.
+	 */
+	async clearHistoryBefore(date: number): Promise<number> {
+		const from = new Date(date);
+		const keptFrom = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), 1);
+		if (keptFrom <= this.keptFrom) return 0;
+		this.keptFrom = keptFrom;
+		await this.platform.records.set(RECORD_KEPT_FROM, keptFrom);
+		const gone = [...new Set([...monthsMap(this.account).keys(), ...this.engine.topics])].filter(
+			(topic) => parseMonthTopic(topic) && !this.keepsMonth(topic)
+		);
+		for (const topic of gone) await this.engine.forget(topic);
+		this.chats.forgetMonths();
+		this.changed();
+		return gone.length;
 	}
 
 	/** What a device of the account receives of a document: nothing before its history window. */

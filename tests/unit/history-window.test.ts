@@ -157,3 +157,47 @@ describe('the window’s rules', () => {
 		expect(mayApply(november, new Uint8Array([1, 2, 3]), floor)).toBe(false);
 	});
 });
+
+describe('clearing older history on one device', () => {
+	it('deletes the months before the chosen one there, takes none of them again, and leaves the other devices theirs', async () => {
+		const network = new MemoryNetwork();
+		const clock = { now: Date.UTC(2026, 6, 10) };
+		const primary = await primaryWithHistory(network, clock, [
+			[Date.UTC(2026, 6, 10), 'July'],
+			[Date.UTC(2026, 7, 10), 'August'],
+			[Date.UTC(2026, 8, 10), 'September'],
+			[Date.UTC(2026, 9, 10), 'October']
+		]);
+		clock.now = Date.UTC(2026, 9, 20);
+		const phone = await linkNewDevice(network, primary, () => clock.now);
+		expect(texts(phone)).toEqual(['July', 'August', 'September', 'October']);
+		const before = await phone.storage();
+		expect(before).toEqual([expect.objectContaining({ chatId: 'self', months: 4 })]);
+		expect(before[0]!.bytes).toBeGreaterThan(0);
+
+		expect(await phone.clearHistoryBefore(Date.UTC(2026, 8, 15))).toBe(2);
+		expect(texts(phone)).toEqual(['September', 'October']);
+		const after = await phone.storage();
+		expect(after[0]!.months).toBe(2);
+		expect(after[0]!.bytes).toBeLessThan(before[0]!.bytes);
+
+		// Meeting the primary again brings nothing of what was cleared; new messages still arrive.
+		phone.disconnect();
+		phone.connect();
+		await until([phone], () => phone.connection.syncedPeers === 1);
+		await primary.chats.send('self', 'November');
+		await until([phone], () => texts(phone).includes('November'));
+		expect(texts(phone)).toEqual(['September', 'October', 'November']);
+		expect(texts(primary)).toEqual(['July', 'August', 'September', 'October', 'November']);
+		// And after the app restarts, the choice holds.
+		const platform = phone['platform'];
+		await phone.close();
+		open.splice(open.indexOf(phone), 1);
+		const again = (await Session.restore(platform))!;
+		open.push(again);
+		again.connect();
+		await until([again], () => again.connection.syncedPeers === 1);
+		await again.chats.show('self', Number.POSITIVE_INFINITY);
+		expect(texts(again)).toEqual(['September', 'October', 'November']);
+	});
+});

@@ -103,13 +103,18 @@ export class Chats {
 		await Promise.all([...wanted].map((topic) => this.engine.open(topic)));
 	}
 
-	/** Stops following changes and forgets what it computed (the device is being wiped). */
-	stop(): void {
-		for (const stop of this.stops.splice(0)) stop();
+	/** Some months are no longer kept on this device: everything computed from them goes. */
+	forgetMonths(): void {
 		this.sortedMonths.clear();
 		this.shown.clear();
 		this.summaries.clear();
 		this.monthsByChat = undefined;
+	}
+
+	/** Stops following changes and forgets what it computed (the device is being wiped). */
+	stop(): void {
+		for (const stop of this.stops.splice(0)) stop();
+		this.forgetMonths();
 	}
 
 	private invalidate(topic: string): void {

@@ -224,6 +224,15 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		return opened;
 	}
 
+	/** Closes `topic`'s document and deletes what is stored of it on this device. */
+	async forget(topic: string): Promise<void> {
+		const opening = this.opening.get(topic);
+		this.opening.delete(topic);
+		if (opening) (await opening.catch(() => undefined))?.destroy();
+		this.docs.delete(topic);
+		await this.store.delete(topic);
+	}
+
 	async close(): Promise<void> {
 		this.detach();
 		await Promise.allSettled(this.opening.values());
