@@ -6,6 +6,7 @@
  */
 import type { Session } from '../session';
 import { NewMessages, type Arrival } from './new-messages';
+import { shownUpTo, unreadHere } from './reads.svelte';
 
 export type NotificationPermissionState = NotificationPermission | 'unsupported';
 
@@ -26,9 +27,9 @@ if (typeof document !== 'undefined') {
 	});
 }
 
-/** Unread messages over all chats of the account. */
+/** Unread messages on this device, over all chats of the account. */
 export function totalUnread(session: Session): number {
-	return session.chats.list.reduce((sum, chat) => sum + session.chats.unreadCount(chat.id), 0);
+	return session.chats.list.reduce((sum, chat) => sum + unreadHere(session, chat.id), 0);
 }
 
 /** "(3) Samen", or the bare name with nothing unread; the same count on the app icon where the browser has one. */
@@ -56,7 +57,7 @@ export function notifyArrivals(session: Session, chatTitle: (id: string) => stri
 	const chats = session.chats.list.map((chat) => ({
 		id: chat.id,
 		title: chatTitle(chat.id),
-		readUpTo: session.chats.readUpTo(chat.id),
+		readUpTo: shownUpTo(session, chat.id),
 		messages: session.chats.messages(chat.id)
 	}));
 	const arrived = arrivals.take(chats, session.self.id);

@@ -7,6 +7,7 @@ import { MessageError } from '../chats/chats';
 import { i18n, t } from '../i18n/index.svelte';
 import { watched } from './app.svelte';
 import { attention } from './attention.svelte';
+import { markShown } from './reads.svelte';
 import { dayLabel, timeline, type TimelineDay } from './timeline';
 
 export interface ChatWindowView {
@@ -42,9 +43,12 @@ export class ChatWindow {
 		};
 	}
 
-	/** Everything in the chat counts as read, when the user can see it. */
+	/** Everything in the chat counts as read, here and for the account, when the user can see it. */
 	markRead(): void {
-		if (attention.visible) watched()?.chats.markRead(this.chatId());
+		const session = watched();
+		if (!session || !attention.visible) return;
+		session.chats.markRead(this.chatId());
+		markShown(session, this.chatId());
 	}
 
 	/** Sends the draft; true when it was saved (and the draft emptied). */

@@ -1,6 +1,6 @@
 /**
  * Which messages deserve a notification: those another device wrote that this screen had not seen
- * before and that no device of the account has read yet. The first look only learns what is
+ * before and that are unread on this device. The first look only learns what is
  * there, so opening the app, or receiving history while linking, notifies of nothing.
  */
 import type { ChatMessage } from '../chats/messages';
@@ -8,7 +8,7 @@ import type { ChatMessage } from '../chats/messages';
 export interface ChatSnapshot {
 	id: string;
 	title: string;
-	/** The account's read mark for the chat (../chats/chats.ts `readUpTo`). */
+	/** Up to when the chat was read on this device (./reads.svelte.ts). */
 	readUpTo: number;
 	messages: readonly ChatMessage[];
 }
