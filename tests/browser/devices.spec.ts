@@ -115,6 +115,10 @@ test('any device renames any device; the names show in the list and on message b
 		await phone.page.getByTestId('open-settings').click();
 		const laptopRow = phone.page.getByTestId('device').filter({ hasText: 'Laptop' });
 		await laptopRow.getByTestId('rename').click();
+		// Two devices of one account never share a name.
+		await phone.page.getByTestId('rename-input').fill('phone ');
+		await phone.page.getByTestId('rename-save').click();
+		await expect(phone.page.getByTestId('rename-error')).toHaveText('Another device is already called “phone”. Choose a name that tells them apart.');
 		await phone.page.getByTestId('rename-input').fill('Work laptop');
 		await phone.page.getByTestId('rename-save').click();
 		await expect(phone.page.getByTestId('device-name')).toHaveText(['Work laptop', 'Phone']);

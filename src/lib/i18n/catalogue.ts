@@ -163,6 +163,7 @@ const en = {
 	'notify.on': 'Notifications are on for this device.',
 	'notify.denied': 'Notifications for Samen are blocked in this browser’s settings.',
 	'notify.unsupported': 'This browser cannot show notifications.',
+	'devices.nameTaken': 'Another device is already called “{name}”. Choose a name that tells them apart.',
 	'error.storage': 'This device could not save your data: {reason}'
 } as const;
 
@@ -329,6 +330,7 @@ const nl: Record<MessageKey, string> = {
 	'notify.on': 'Meldingen staan aan op dit apparaat.',
 	'notify.denied': 'Meldingen voor Samen zijn geblokkeerd in de instellingen van deze browser.',
 	'notify.unsupported': 'Deze browser kan geen meldingen tonen.',
+	'devices.nameTaken': 'Een ander apparaat heet al “{name}”. Kies een naam die ze uit elkaar houdt.',
 	'error.storage': 'Dit apparaat kon je gegevens niet opslaan: {reason}'
 };
 
