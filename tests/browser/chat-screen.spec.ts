@@ -175,3 +175,28 @@ test('messages sit under day separators, with times in the chosen language', asy
 		await browser.close();
 	}
 });
+
+test('on a touch screen, whose keyboard has no Shift+Enter, Enter breaks the line and Send sends', async ({ baseURL }) => {
+	const browser = await launch();
+	try {
+		const context = await browser.newContext({ baseURL, viewport: PHONE, hasTouch: true, isMobile: true });
+		const page = await context.newPage();
+		await page.goto('/');
+		expect(await page.evaluate(() => matchMedia('(pointer: coarse)').matches)).toBe(true);
+		await createAccount(page, 'Ada', 'Phone');
+		await openSelfChat(page);
+		const composer = page.getByTestId('composer');
+		await composer.tap();
+		await page.keyboard.type('milk');
+		await page.keyboard.press('Enter');
+		await page.keyboard.type('eggs');
+		await expect(composer).toHaveValue('milk\neggs');
+		await expect(page.getByTestId('message')).toHaveCount(0);
+		await page.getByTestId('send').tap();
+		await expect(page.getByTestId('message')).toHaveCount(1);
+		expect(await page.getByTestId('message-text').evaluate((el) => (el as HTMLElement).innerText)).toBe('milk\neggs');
+		await expect(composer).toBeFocused();
+	} finally {
+		await browser.close();
+	}
+});
