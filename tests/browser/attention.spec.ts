@@ -13,10 +13,10 @@ interface Recorded {
 }
 
 /**
- * Records badge and notification calls, and lets the test hide the page (`__setHidden`). Headless
- * Chromium answers "denied" to a site that was never granted notifications; the recorder plays a
- * browser whose user was not asked yet ("default") until the page asks, and then gives the
- * context's real answer.
+ * Records badge and notification calls, and lets the test hide the page (`__setHidden`). A context
+ * made with a list of permissions (as `openDevice` makes them, for the clipboard) reports every
+ * other one as "denied"; the recorder plays a browser whose user was not asked yet ("default")
+ * until the page asks, and then gives the context's real answer.
  */
 async function observe(context: BrowserContext): Promise<void> {
 	await context.addInitScript(() => {
