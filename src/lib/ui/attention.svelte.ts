@@ -72,8 +72,14 @@ function notify(arrival: Arrival, open: (chatId: string) => void): void {
 		notification = new Notification(arrival.title, options);
 	} catch (error) {
 		// Chrome on Android shows notifications only through the service worker ("Illegal constructor").
-		if (!(error instanceof TypeError) || !navigator.serviceWorker) throw error;
-		void navigator.serviceWorker.ready.then((registration) => registration.showNotification(arrival.title, options));
+		if (error instanceof TypeError && navigator.serviceWorker) {
+			navigator.serviceWorker.ready
+				.then((registration) => registration.showNotification(arrival.title, options))
+				.catch((failure: unknown) => console.error('Samen: the notification could not be shown', failure));
+		} else {
+			// A notification that fails must not stop the screen that noticed the message.
+			console.error('Samen: the notification could not be shown', error);
+		}
 		return;
 	}
 	notification.onclick = () => {
