@@ -49,3 +49,16 @@ worker.addEventListener('fetch', (event) => {
 		})()
 	);
 });
+
+// A notification shown through the worker (Chrome on Android) opens its chat in Samen's window, or in a new one.
+worker.addEventListener('notificationclick', (event) => {
+	event.notification.close();
+	const chatId = (event.notification.data as { chatId?: unknown } | null)?.chatId;
+	const url = typeof chatId === 'string' ? `/chat?id=${encodeURIComponent(chatId)}` : '/';
+	event.waitUntil(
+		worker.clients.matchAll({ type: 'window' }).then((windows) => {
+			const open = windows[0];
+			return open ? open.navigate(url).then((client) => client?.focus()) : worker.clients.openWindow(url);
+		})
+	);
+});

@@ -8,6 +8,8 @@ import {
 	launchWithCamera,
 	linkedDevices,
 	openDevice,
+	openSelfChat,
+	send,
 	showLinkCode,
 	type TestDevice
 } from './devices';
@@ -99,15 +101,23 @@ test('any device renames any device; the names show in the list and on message b
 		await primary.page.goto('/chat?id=self');
 		await primary.page.getByTestId('composer').fill('from the laptop');
 		await primary.page.getByTestId('send').click();
+		// Once two devices wrote in the chat, each bubble that starts a device's run names the device.
+		await openSelfChat(phone.page);
+		await send(phone.page, 'from the phone');
+		await expect(primary.page.getByTestId('messages')).toContainText('from the phone');
 
 		await phone.page.getByTestId('open-settings').click();
 		const laptopRow = phone.page.getByTestId('device').filter({ hasText: 'Laptop' });
 		await laptopRow.getByTestId('rename').click();
+		// Two devices of one account never share a name.
+		await phone.page.getByTestId('rename-input').fill('phone ');
+		await phone.page.getByTestId('rename-save').click();
+		await expect(phone.page.getByTestId('rename-error')).toHaveText('Another device is already called “phone”. Choose a name that tells them apart.');
 		await phone.page.getByTestId('rename-input').fill('Work laptop');
 		await phone.page.getByTestId('rename-save').click();
 		await expect(phone.page.getByTestId('device-name')).toHaveText(['Work laptop', 'Phone']);
 
-		await expect(primary.page.getByTestId('message')).toContainText('from Work laptop');
+		await expect(primary.page.getByTestId('message').first()).toContainText('from Work laptop');
 		await primary.page.getByTestId('open-settings').click();
 		await expect(primary.page.getByTestId('device-name')).toHaveText(['Work laptop', 'Phone']);
 		await expect(primary.page.getByTestId('device-last-active')).toHaveText([/^Last active /, /^Last active /]);

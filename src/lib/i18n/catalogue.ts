@@ -179,6 +179,19 @@ const en = {
 		'This browser cannot be linked to your account: linking needs a direct connection (WebRTC) to your primary device, and this browser cannot make one. Open Samen in Chrome, Edge, Firefox or Safari to link this device.',
 	'webrtc.cannotApprove':
 		'This browser cannot link devices: linking needs a direct connection (WebRTC) to the new device, and this browser cannot make one. Switch WebRTC back on in this browser’s settings, or start your account in Chrome, Edge, Firefox or Safari.',
+	// Chat screen, two panes, notifications
+	'chats.choose': 'Choose a chat to read it here.',
+	'chat.today': 'Today',
+	'chat.yesterday': 'Yesterday',
+	'chat.messagesLabel': 'Messages',
+	'chat.enterHint': 'Enter sends, Shift+Enter starts a new line.',
+	'notify.title': 'Notifications',
+	'notify.explain': 'Get a notification when a message arrives while Samen is in the background.',
+	'notify.enable': 'Turn on notifications',
+	'notify.on': 'Notifications are on for this device.',
+	'notify.denied': 'Notifications for Samen are blocked in this browser’s settings.',
+	'notify.unsupported': 'This browser cannot show notifications.',
+	'devices.nameTaken': 'Another device is already called “{name}”. Choose a name that tells them apart.',
 	'error.storage': 'This device could not save your data: {reason}'
 } as const;
 
@@ -362,6 +375,19 @@ const nl: Record<MessageKey, string> = {
 		'Deze browser kan niet aan je account worden gekoppeld: koppelen vraagt een rechtstreekse verbinding (WebRTC) met je hoofdapparaat, en die kan deze browser niet maken. Open Samen in Chrome, Edge, Firefox of Safari om dit apparaat te koppelen.',
 	'webrtc.cannotApprove':
 		'Deze browser kan geen apparaten koppelen: koppelen vraagt een rechtstreekse verbinding (WebRTC) met het nieuwe apparaat, en die kan deze browser niet maken. Zet WebRTC weer aan in de instellingen van deze browser, of begin je account in Chrome, Edge, Firefox of Safari.',
+	// Chat screen, two panes, notifications
+	'chats.choose': 'Kies een chat om hem hier te lezen.',
+	'chat.today': 'Vandaag',
+	'chat.yesterday': 'Gisteren',
+	'chat.messagesLabel': 'Berichten',
+	'chat.enterHint': 'Enter verstuurt, Shift+Enter begint een nieuwe regel.',
+	'notify.title': 'Meldingen',
+	'notify.explain': 'Krijg een melding als er een bericht binnenkomt terwijl Samen op de achtergrond staat.',
+	'notify.enable': 'Meldingen aanzetten',
+	'notify.on': 'Meldingen staan aan op dit apparaat.',
+	'notify.denied': 'Meldingen voor Samen zijn geblokkeerd in de instellingen van deze browser.',
+	'notify.unsupported': 'Deze browser kan geen meldingen tonen.',
+	'devices.nameTaken': 'Een ander apparaat heet al “{name}”. Kies een naam die ze uit elkaar houdt.',
 	'error.storage': 'Dit apparaat kon je gegevens niet opslaan: {reason}'
 };
 

@@ -32,7 +32,7 @@ function formatter(style: 'time' | 'dateTime'): Intl.DateTimeFormat {
 	if (!format) {
 		format = new Intl.DateTimeFormat(
 			i18n.locale,
-			style === 'time' ? { hour: '2-digit', minute: '2-digit' } : { dateStyle: 'medium', timeStyle: 'short' }
+			style === 'time' ? { hour: 'numeric', minute: '2-digit' } : { dateStyle: 'medium', timeStyle: 'short' }
 		);
 		formatters.set(key, format);
 	}

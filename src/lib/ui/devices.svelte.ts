@@ -25,6 +25,8 @@ export class DevicesModel {
 	/** The id of the device whose name is being edited. */
 	editing = $state<string | undefined>();
 	draft = $state('');
+	/** Why the name being edited cannot be saved. */
+	renameError = $state('');
 	pending = $state<PendingAction | undefined>();
 	busy = $state(false);
 	error = $state('');
@@ -59,16 +61,29 @@ export class DevicesModel {
 		this.pending = undefined;
 		this.editing = device.id;
 		this.draft = device.name;
+		this.renameError = '';
 	}
 
-	saveRename(): void {
+	/** Saves the new name, unless another device of the account already has it (`taken` says so). */
+	saveRename(taken: (name: string) => string): void {
 		const id = this.editing;
-		if (id && this.draft.trim()) watched()?.renameDevice(id, this.draft);
+		const session = watched();
+		const name = this.draft.trim();
+		if (id && session && name) {
+			const same = (other: string) => other.trim().toLocaleLowerCase() === name.toLocaleLowerCase();
+			if (session.devices.some((device) => device.id !== id && same(device.name))) {
+				this.renameError = taken(name);
+				return;
+			}
+			session.renameDevice(id, name);
+		}
 		this.editing = undefined;
+		this.renameError = '';
 	}
 
 	cancelRename(): void {
 		this.editing = undefined;
+		this.renameError = '';
 	}
 
 	ask(action: PendingAction): void {

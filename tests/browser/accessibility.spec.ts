@@ -1,0 +1,141 @@
+/**
+ * Every screen, on a phone and a desktop, light and dark: no violation that axe-core finds, and
+ * every control a touch target of at least 44×44 px. On the way, with SAMEN_SCREENSHOTS=1
+ * (`npm run screenshots`), the main screens are photographed for the README (docs/screenshots/).
+ */
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { createAccount, launch } from './devices';
+
+const SIZES = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } } as const;
+const SCREENSHOTS = 'docs/screenshots';
+/** Photographs change with every run (the clock, the status): made when asked for, not by every test run. */
+const PHOTOGRAPH = process.env.SAMEN_SCREENSHOTS === '1';
+
+/** What axe-core finds on the page, as "rule (impact): elements" lines. */
+async function axeViolations(page: Page): Promise<string[]> {
+	const { violations } = await new AxeBuilder({ page }).analyze();
+	return violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+}
+
+/** Visible controls smaller than 44×44 px; a link inside a sentence is exempt, as in WCAG. */
+function smallTargets(page: Page): Promise<string[]> {
+	return page.evaluate(() => {
+		const small: string[] = [];
+		for (const element of document.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])')) {
+			const box = element.getBoundingClientRect();
+			if (box.width === 0 || box.height === 0) continue;
+			if (element.tagName === 'A' && getComputedStyle(element).display === 'inline') continue;
+			if (box.width < 44 || box.height < 44)
+				small.push(`${element.tagName.toLowerCase()}[${element.dataset.testid ?? element.textContent?.trim().slice(0, 20)}] ${Math.round(box.width)}×${Math.round(box.height)}`);
+		}
+		return small;
+	});
+}
+
+for (const scheme of ['light', 'dark'] as const) {
+	for (const [size, viewport] of Object.entries(SIZES)) {
+		test(`every screen passes axe-core and has 44 px targets: ${size}, ${scheme}`, async ({ baseURL }) => {
+			const browser = await launch();
+			try {
+				const context = await browser.newContext({ baseURL, viewport, colorScheme: scheme });
+				const page = await context.newPage();
+				const found: Record<string, string[]> = {};
+				const look = async (screen: string, photo = false) => {
+					await expect(page.getByText('Opening Samen…')).toHaveCount(0);
+					const problems = [...(await axeViolations(page)), ...(await smallTargets(page))];
+					if (problems.length > 0) found[screen] = problems;
+					if (photo && PHOTOGRAPH) {
+						mkdirSync(SCREENSHOTS, { recursive: true });
+						await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+						await page.screenshot({ path: `${SCREENSHOTS}/${size}-${scheme}-${screen}.png`, animations: 'disabled', caret: 'hide' });
+					}
+				};
+				await page.goto('/');
+				// The theme follows the system, and so does the colour of the browser's own bar.
+				const colours = await page.evaluate(() => ({
+					background: getComputedStyle(document.documentElement).backgroundColor,
+					themeColor: [...document.querySelectorAll<HTMLMetaElement>('meta[name="theme-color"]')].find((meta) => matchMedia(meta.media).matches)?.content
+				}));
+				expect(colours).toEqual(scheme === 'dark' ? { background: 'rgb(18, 23, 22)', themeColor: '#163c33' } : { background: 'rgb(255, 255, 255)', themeColor: '#1f6f5c' });
+
+				await page.goto('/');
+				await expect(page.getByTestId('create-account')).toBeVisible();
+				await look('welcome', size === 'phone');
+				await page.goto('/link');
+				await expect(page.getByTestId('link-qr').locator('svg')).toBeVisible();
+				await look('link');
+				await page.goto('/create');
+				await expect(page.getByTestId('account-name')).toBeVisible();
+				await look('create');
+
+				await page.goto('/');
+				await createAccount(page, 'Ada', 'Laptop');
+				await look('chats');
+				await page.getByTestId('chat-self').click();
+				const composer = page.getByTestId('composer');
+				for (const text of ['Shopping: bread, cheese, coffee', 'Train at 8:12 from platform 3\nSeat 45, coach 7', 'Call the dentist about Thursday']) {
+					await composer.fill(text);
+					await composer.press('Enter');
+					await expect(page.getByTestId('messages')).toContainText(text.split('\n')[0]!);
+				}
+				await look('chat', true);
+				if (size === 'phone') {
+					await page.getByTestId('back').click();
+					await expect(page.getByTestId('chat-self')).toContainText('Call the dentist');
+					await look('chats', true);
+					await page.getByTestId('chat-self').click();
+				}
+				await page.getByTestId('open-settings').click();
+				await expect(page.getByTestId('device-list')).toBeVisible();
+				await look('settings', true);
+				await page.getByTestId('link-device').click();
+				await expect(page.getByTestId('paste-link')).toBeVisible();
+				await look('approve');
+
+				expect(found).toEqual({});
+			} finally {
+				await browser.close();
+			}
+		});
+	}
+}
+
+test('the keyboard alone reaches every control of the chats, with a visible focus ring, and writes a message', async ({ baseURL }) => {
+	const browser = await launch();
+	try {
+		const context = await browser.newContext({ baseURL, viewport: SIZES.desktop });
+		const page = await context.newPage();
+		await page.goto('/');
+		await createAccount(page, 'Ada', 'Laptop');
+
+		/** Presses Tab until `testid` has the focus; the ids passed on the way, in order. */
+		const tabTo = async (testid: string): Promise<string[]> => {
+			const passed: string[] = [];
+			for (let i = 0; i < 20; i++) {
+				await page.keyboard.press('Tab');
+				const focused = await page.evaluate(() => {
+					const element = document.activeElement as HTMLElement;
+					const style = getComputedStyle(element);
+					return { id: element.dataset.testid ?? element.textContent?.trim() ?? '', ring: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2 };
+				});
+				expect(focused.ring, `focus ring on ${focused.id}`).toBe(true);
+				passed.push(focused.id);
+				if (focused.id === testid) return passed;
+			}
+			throw new Error(`Tab never reached ${testid}; passed ${passed.join(', ')}`);
+		};
+		expect(await tabTo('chat-self')).toEqual(['Samen', 'open-settings', 'chat-self']);
+		await page.keyboard.press('Enter');
+		await expect(page).toHaveURL(/\/chat\?id=self$/);
+		// A new screen starts the focus from the top again (SvelteKit); the list stays beside the chat.
+		expect(await tabTo('send')).toEqual(['Samen', 'open-settings', 'chat-self', 'messages', 'composer', 'send']);
+		await page.keyboard.press('Shift+Tab');
+		await page.keyboard.type('typed, never clicked');
+		await page.keyboard.press('Enter');
+		await expect(page.getByTestId('message')).toHaveText([/typed, never clicked/]);
+	} finally {
+		await browser.close();
+	}
+});
