@@ -90,6 +90,14 @@ for (const scheme of ['light', 'dark'] as const) {
 				await page.getByTestId('open-settings').click();
 				await expect(page.getByTestId('device-list')).toBeVisible();
 				await look('settings', true);
+				await page.getByTestId('open-storage').click();
+				await expect(page.getByTestId('storage-chat')).toHaveCount(1);
+				await page.getByTestId('keep-from').fill('2020-01');
+				await page.getByTestId('clear-history').click();
+				await expect(page.getByTestId('confirm-clear')).toBeVisible();
+				await look('storage');
+				await page.getByTestId('cancel-clear').click();
+				await page.goto('/settings');
 				await page.getByTestId('link-device').click();
 				await expect(page.getByTestId('paste-link')).toBeVisible();
 				await look('approve');
