@@ -64,3 +64,47 @@ test('a device linked to an account with two years of history shows exactly the 
 		await browser.close();
 	}
 });
+
+test('a long chat opens at its newest message and scrolls back to its first, loading older months on the way', async ({ baseURL }) => {
+	test.setTimeout(120_000);
+	const browser = await launch();
+	try {
+		const laptop = await openDevice(browser, baseURL!, { clock: true });
+		await laptop.page.setViewportSize({ width: 390, height: 844 });
+		await createAccount(laptop.page, 'Ada', 'Laptop');
+		await openSelfChat(laptop.page);
+		const now = Date.now();
+		const composer = laptop.page.getByTestId('composer');
+		const months = 6;
+		const perMonth = 15;
+		for (let month = months - 1; month >= 0; month--) {
+			for (let i = 0; i < perMonth; i++) {
+				await laptop.page.clock.setSystemTime(now - month * 31 * DAY - (perMonth - i) * 60 * 60 * 1000);
+				await composer.fill(`month ${months - month} message ${i + 1}`);
+				await composer.press('Enter');
+			}
+		}
+		await expect(laptop.page.getByTestId('message')).toHaveCount(months * perMonth);
+		await laptop.page.clock.setSystemTime(now);
+
+		// A fresh start: the chat opens with its newest months only, at its newest message.
+		await laptop.page.reload();
+		await expect(laptop.page.getByTestId('composer')).toBeVisible();
+		const newest = laptop.page.getByTestId('message-text').getByText(`month ${months} message ${perMonth}`, { exact: true });
+		await expect(newest).toBeInViewport();
+		const first = laptop.page.getByTestId('message-text').getByText('month 1 message 1', { exact: true });
+		await expect(first).toHaveCount(0);
+		expect(await laptop.page.getByTestId('message').count()).toBeLessThan(months * perMonth);
+
+		// Scrolling up loads each older month in turn, until the first message.
+		const scroller = laptop.page.getByTestId('messages');
+		await expect(async () => {
+			await scroller.evaluate((element) => element.scrollTo({ top: 0 }));
+			await expect(first).toBeInViewport({ timeout: 500 });
+		}).toPass({ timeout: 30_000 });
+		await expect(laptop.page.getByTestId('message')).toHaveCount(months * perMonth);
+		await expect(laptop.page.getByTestId('show-earlier')).toHaveCount(0);
+	} finally {
+		await browser.close();
+	}
+});
