@@ -13,15 +13,11 @@
  *   send → display         200 messages, with that history present on both devices
  *   heap                   JavaScript heap of the process after the above
  */
-import * as Y from 'yjs';
-import { chatsMap, monthsMap } from '../src/lib/account/document';
-import { messagesMap, monthOf, monthTopic } from '../src/lib/chats/messages';
-import { excerpt, HISTORY_WINDOW_MS } from '../src/lib/history/window';
+import { seedHistory } from '../src/lib/bench/seed';
 import { LinkApproval } from '../src/lib/linking/approval';
 import { LinkInvitation } from '../src/lib/linking/invitation';
 import type { LinkState } from '../src/lib/linking/state';
 import { Session, type JoinedAccount, type Platform } from '../src/lib/session';
-import type { SyncEngine } from '../src/lib/sync/engine';
 import { silentLogger } from '../signaling/log';
 import { startSignalingServer } from '../signaling/server';
 import { webRtcPlatform } from '../tests/helpers/node-webrtc';
@@ -29,7 +25,6 @@ import { webRtcPlatform } from '../tests/helpers/node-webrtc';
 const MESSAGES = Number(process.env.BENCH_HISTORY_MESSAGES ?? 100_000);
 const CHATS = 50;
 const MONTHS = 24;
-const DAY = 24 * 60 * 60 * 1000;
 
 function whenState(emitter: LinkApproval | LinkInvitation, kind: LinkState['kind']): Promise<void> {
 	return new Promise((resolve, reject) => {
@@ -54,78 +49,15 @@ function whenTrue(device: Session, check: () => boolean): Promise<void> {
 	});
 }
 
-/** A seeded generator, so every run writes the same account. */
-function random(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-		return state / 2 ** 32;
-	};
-}
-
 function percentile(sorted: number[], p: number): number {
 	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-/** Writes the account's history straight into its documents: one transaction per chat and month. */
-async function seed(primary: Session): Promise<{ chatIds: string[]; largest: string; windowBytes: number; windowMessages: number }> {
-	const engine = primary['engine'] as SyncEngine;
-	const account = primary['account'] as Y.Doc;
-	const next = random(42);
-	const now = Date.now();
-	const first = now - MONTHS * 30.4 * DAY;
-	const chatIds = Array.from({ length: CHATS }, (_, i) => `chat${String(i).padStart(2, '0')}`);
-	account.transact(() => {
-		for (const id of chatIds) chatsMap(account).set(id, { id, title: `Chat ${id}`, kind: 'self', createdAt: first });
-	});
-	// Chat sizes follow a long tail: the largest holds about a tenth of everything.
-	const weights = chatIds.map((_, i) => 1 / (i + 1));
-	const total = weights.reduce((a, b) => a + b, 0);
-	const perChat = weights.map((weight) => Math.round((weight / total) * MESSAGES));
-	const author = primary.self.id;
-	for (const [index, chatId] of chatIds.entries()) {
-		const times = Array.from({ length: perChat[index]! }, () => first + next() * (now - first - DAY)).sort((a, b) => a - b);
-		const byMonth = new Map<string, number[]>();
-		for (const time of times) {
-			const month = monthOf(time);
-			let list = byMonth.get(month);
-			if (!list) byMonth.set(month, (list = []));
-			list.push(time);
-		}
-		for (const [month, list] of byMonth) {
-			const topic = monthTopic(chatId, month);
-			const doc = await engine.open(topic);
-			doc.transact(() => {
-				const messages = messagesMap(doc);
-				for (const [n, sentAt] of list.entries()) {
-					const id = `${chatId}-${month}-${n}`;
-					const length = 20 + Math.floor(next() * 380);
-					messages.set(id, { id, chatId, author, text: 'w'.repeat(length), sentAt: Math.floor(sentAt) });
-				}
-			});
-			monthsMap(account).set(topic, true);
-		}
-	}
-	const floor = now - HISTORY_WINDOW_MS;
-	let windowBytes = Y.encodeStateAsUpdate(account).length;
-	let windowMessages = 0;
-	for (const topic of engine.topics) {
-		const doc = engine.doc(topic)!;
-		if (!topic.startsWith('chat/')) continue;
-		for (const message of messagesMap(doc).values()) if (message.sentAt >= floor) windowMessages++;
-		const start = Date.parse(`${topic.slice(-7)}-01T00:00:00Z`);
-		const end = new Date(start).setUTCMonth(new Date(start).getUTCMonth() + 1);
-		if (end <= floor) continue;
-		windowBytes += start < floor ? excerpt(topic, doc, floor).length : Y.encodeStateAsUpdate(doc).length;
-	}
-	return { chatIds, largest: chatIds[0]!, windowBytes, windowMessages };
 }
 
 const server = await startSignalingServer({ port: 0, host: '127.0.0.1', log: silentLogger });
 const primaryPlatform = webRtcPlatform(server.url);
 const primary = await Session.createAccount(primaryPlatform, 'Bench', 'Primary');
 const seedStarted = performance.now();
-const { chatIds, largest, windowBytes, windowMessages } = await seed(primary);
+const { chatIds, largest, windowBytes, windowMessages } = await seedHistory(primary, { messages: MESSAGES, chats: CHATS, months: MONTHS });
 const seedMs = performance.now() - seedStarted;
 const log = (what: string) => process.env.BENCH_VERBOSE && console.error(`${(performance.now() / 1000).toFixed(1)} s: ${what}`);
 log("seeded");

@@ -94,6 +94,8 @@ export type SessionEvents = { changed: void; 'logged-out': LogoutReason };
 const RECORD_DEVICE_KEYS = 'device-keys';
 /** The start of the oldest month this device keeps, when its user cleared older history here. */
 const RECORD_KEPT_FROM = 'history-kept-from';
+/** Set on a new device until it has synced with another device once: the mailbox alone is not its history. */
+const RECORD_AWAITING_HISTORY = 'awaiting-history';
 /** The last UTC day up to which this device took everything the account's mailboxes held for it. */
 const RECORD_MAILBOX_DAY = 'mailbox-day';
 /** How many days back a device catches up on mailboxes: as long as the server keeps what waits (MAILBOX_DAYS). */
@@ -188,6 +190,10 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		});
 		this.engine.on('peer-synced', ({ peer, device }) => {
 			this.syncedPeers.set(peer, device);
+			if (this.awaitingHistory) {
+				this.awaitingHistory = false;
+				void this.platform.records.delete(RECORD_AWAITING_HISTORY).catch(() => undefined);
+			}
 			if (this.everyDeviceSynced()) this.outbox.clear();
 			this.changed();
 		});
@@ -238,6 +244,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		await platform.records.set(RECORD_DEVICE_KEYS, storeDeviceKeys(joined.keys));
 		// History comes from the primary, met while linking; of the mailboxes, yesterday's is looked at.
 		await platform.records.set(RECORD_MAILBOX_DAY, dayOf(platform.clock()));
+		await platform.records.set(RECORD_AWAITING_HISTORY, true);
 		const session = new Session(platform, joined.keys, trust);
 		await session.open();
 		return session;
@@ -245,6 +252,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 
 	private async open(): Promise<void> {
 		this.keptFrom = (await this.platform.records.get<number>(RECORD_KEPT_FROM)) ?? NO_FLOOR;
+		this.awaitingHistory = (await this.platform.records.get<boolean>(RECORD_AWAITING_HISTORY)) ?? false;
 		this.outbox = await Outbox.load(this.platform.records);
 		this.account = await this.engine.open(ACCOUNT_TOPIC);
 		(this as { chats: Chats }).chats = new Chats(this.account, this.engine, this.keys.id, this.platform.clock, (topic) => this.keepsMonth(topic));
@@ -428,6 +436,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 
 	/** The month from which its user keeps history on this device (Settings → Storage), if they chose one. */
 	private keptFrom = NO_FLOOR;
+	/** A new device that has not yet synced with another device of the account. */
+	private awaitingHistory = false;
 
 	/**
 	 * The oldest history this device keeps: a year before it was linked (none on the primary), or
@@ -793,7 +803,11 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			history: this.syncedPeers.size > 0 ? undefined : this.engine.progress,
 			historySynced:
 				this.syncedPeers.size > 0 ||
-				(this.engine.peers.length === 0 && !!this.current?.mailbox.caughtUp && !this.catchingUp && this.caughtUpOnEarlierDays)
+				(!this.awaitingHistory &&
+					this.engine.peers.length === 0 &&
+					!!this.current?.mailbox.caughtUp &&
+					!this.catchingUp &&
+					this.caughtUpOnEarlierDays)
 		};
 	}
 

@@ -25,11 +25,26 @@ export const app = $state({
 
 let detach: (() => void)[] = [];
 
+/** How often, at most, the screens redraw for changes of the session. */
+const SCREEN_UPDATE_MS = 16;
+
+// Benchmark builds only: the measuring script reaches the session (../bench/hooks.ts).
+if (import.meta.env.VITE_SAMEN_BENCH) void import('../bench/hooks').then(({ install }) => install(() => app.session));
+
 export function adopt(session: Session): void {
 	for (const off of detach.splice(0)) off();
 	app.session = session;
+	// A history sync changes the session hundreds of times a second: the screens follow at most
+	// once per frame's time, not once per change.
+	let pending: ReturnType<typeof setTimeout> | undefined;
 	detach = [
-		session.on('changed', () => app.version++),
+		session.on('changed', () => {
+			pending ??= setTimeout(() => {
+				pending = undefined;
+				app.version++;
+			}, SCREEN_UPDATE_MS);
+		}),
+		() => clearTimeout(pending),
 		session.on('logged-out', (reason) => {
 			app.loggedOut = reason;
 			app.version++;
