@@ -199,7 +199,9 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		});
 		this.engine.on('local-update', ({ topic, update }) => {
 			const doc = this.engine.doc(topic);
-			if (doc) this.outbox.owe(topic, doc, update);
+			// With every other device connected and synced, the change goes to them now: nothing is owed
+			// (the deposit would clear it anyway, and the status bar would flicker "waiting").
+			if (doc && !this.everyDeviceSynced()) this.outbox.owe(topic, doc, update);
 			this.scheduleDeposit();
 			this.changed();
 		});

@@ -18,9 +18,17 @@ export interface ChatWindowView {
 	hasOlder: boolean;
 }
 
+/** Messages drawn when a chat opens, and how many more each step back adds. */
+export const MESSAGES_DRAWN = 100;
+
 export class ChatWindow {
 	draft = $state('');
 	error = $state('');
+	/**
+	 * How many of the newest loaded messages are drawn: a month can hold thousands, and drawing
+	 * them all would make opening the chat and every new message slow.
+	 */
+	drawn = $state(MESSAGES_DRAWN);
 
 	constructor(private readonly chatId: () => string) {}
 
@@ -37,23 +45,30 @@ export class ChatWindow {
 		};
 		const now = Date.now();
 		const words = { today: t('chat.today'), yesterday: t('chat.yesterday') };
-		const messages = session.chats.messages(chatId);
+		const loaded = session.chats.messages(chatId);
+		const messages = loaded.length > this.drawn ? loaded.slice(loaded.length - this.drawn) : loaded;
 		return {
 			title: chat.kind === 'self' ? t('chats.self') : chat.title,
 			days: timeline(messages, session.self.id, nameOf, (at) => dayLabel(at, now, i18n.locale, words)),
 			count: messages.length,
-			hasOlder: session.chats.hasOlder(chatId)
+			hasOlder: loaded.length > this.drawn || session.chats.hasOlder(chatId)
 		};
 	}
 
 	/** Opens the chat at its newest messages: the months they are in are loaded, no older ones. */
 	async open(): Promise<void> {
+		this.drawn = MESSAGES_DRAWN;
 		await watched()?.chats.show(this.chatId());
 	}
 
-	/** Loads the month before the oldest one shown; false when there is none. */
+	/** Draws older messages: more of those loaded, or else the month before; false when there are none. */
 	async showOlder(): Promise<boolean> {
-		return (await watched()?.chats.showOlder(this.chatId())) ?? false;
+		const chats = watched()?.chats;
+		if (!chats) return false;
+		const loaded = chats.messages(this.chatId()).length;
+		if (loaded <= this.drawn && !(await chats.showOlder(this.chatId()))) return false;
+		this.drawn += MESSAGES_DRAWN;
+		return true;
 	}
 
 	/** Everything in the chat counts as read, here and for the account, when the user can see it. */
