@@ -200,8 +200,10 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		this.engine.on('local-update', ({ topic, update }) => {
 			const doc = this.engine.doc(topic);
 			// With every other device connected and synced, the change goes to them now: nothing is owed
-			// (the deposit would clear it anyway, and the status bar would flicker "waiting").
-			if (doc && !this.everyDeviceSynced()) this.outbox.owe(topic, doc, update);
+			// (the deposit would clear it anyway, and the status bar would flicker "waiting"). A device
+			// alone owes everything: a device linked later that has not met it yet takes it from the mailbox.
+			const delivered = this.trust.deviceList.devices.length > 1 && this.everyDeviceSynced();
+			if (doc && !delivered) this.outbox.owe(topic, doc, update);
 			this.scheduleDeposit();
 			this.changed();
 		});
