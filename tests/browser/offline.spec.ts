@@ -46,3 +46,36 @@ test('the signaling server goes away and comes back: the app says so, keeps work
 		await server?.close();
 	}
 });
+
+test('with the network cut, the app and its history open from the device; what is written then goes out once the network is back', async ({ baseURL }) => {
+	const browser = await launch();
+	try {
+		const [laptop, phone] = (await linkedDevices(browser, baseURL!, ['Phone'])) as [TestDevice, TestDevice];
+		await openSelfChat(laptop.page);
+		await send(laptop.page, 'before the network went');
+		await expect(laptop.page.getByTestId('sync')).toHaveText('History synced');
+		await phone.page.close();
+
+		await laptop.context.setOffline(true);
+		await laptop.page.reload();
+		await expect(laptop.page.getByTestId('messages')).toContainText('before the network went');
+		await expect(laptop.page.getByTestId('network')).toHaveText('Offline: messages are kept and sent when your devices meet again');
+		await send(laptop.page, 'written with no network');
+		await expect(laptop.page.getByTestId('undelivered')).toBeVisible();
+		// Closed and opened again with no network: still there, still waiting.
+		await laptop.page.reload();
+		await expect(laptop.page.getByTestId('messages')).toContainText('written with no network');
+		await expect(laptop.page.getByTestId('undelivered')).toBeVisible();
+
+		await laptop.context.setOffline(false);
+		await expect(laptop.page.getByTestId('network')).toHaveText('Online', { timeout: 30_000 });
+		await expect(laptop.page.getByTestId('undelivered')).toHaveCount(0, { timeout: 30_000 });
+		await laptop.page.close();
+		// The phone, opened alone afterwards, finds it in the mailbox.
+		const phoneAgain = await phone.context.newPage();
+		await phoneAgain.goto('/chat?id=self');
+		await expect(phoneAgain.getByTestId('messages')).toContainText('written with no network');
+	} finally {
+		await browser.close();
+	}
+});
