@@ -21,6 +21,7 @@ import type { SeededAccount } from '../src/lib/bench/seed';
 import { silentLogger } from '../signaling/log';
 import { startSignalingServer } from '../signaling/server';
 import { CHROMIUM_ARGS } from '../tests/browser/devices';
+import { percentile } from './helpers';
 
 const MESSAGES = Number(process.env.BENCH_HISTORY_MESSAGES ?? 100_000);
 const CHATS = 50;
@@ -28,10 +29,6 @@ const MONTHS = 24;
 const staticDir = fileURLToPath(new URL('../build-bench', import.meta.url));
 
 type Hooked = { samenBench: BenchHooks };
-
-function percentile(sorted: number[], p: number): number {
-	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 const server = await startSignalingServer({ port: 0, host: '127.0.0.1', staticDir, log: silentLogger });
 const url = `http://localhost:${server.port}`;

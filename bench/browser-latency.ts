@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../signaling/log';
 import { startSignalingServer } from '../signaling/server';
 import { CHROMIUM_ARGS } from '../tests/browser/devices';
+import { percentile } from './helpers';
 
 const COUNT = Number(process.env.BENCH_MESSAGES ?? 200);
 const staticDir = fileURLToPath(new URL('../build', import.meta.url));
@@ -17,10 +18,6 @@ const staticDir = fileURLToPath(new URL('../build', import.meta.url));
 async function device(page: Page, url: string): Promise<Page> {
 	await page.goto(url);
 	return page;
-}
-
-function percentile(sorted: number[], p: number): number {
-	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 const server = await startSignalingServer({ port: 0, host: '127.0.0.1', staticDir, log: silentLogger });

@@ -14,44 +14,15 @@
  *   heap                   JavaScript heap of the process after the above
  */
 import { seedHistory } from '../src/lib/bench/seed';
-import { LinkApproval } from '../src/lib/linking/approval';
-import { LinkInvitation } from '../src/lib/linking/invitation';
-import type { LinkState } from '../src/lib/linking/state';
-import { Session, type JoinedAccount, type Platform } from '../src/lib/session';
+import { Session, type Platform } from '../src/lib/session';
 import { silentLogger } from '../signaling/log';
 import { startSignalingServer } from '../signaling/server';
 import { webRtcPlatform } from '../tests/helpers/node-webrtc';
+import { linkDevice, percentile, whenTrue } from './helpers';
 
 const MESSAGES = Number(process.env.BENCH_HISTORY_MESSAGES ?? 100_000);
 const CHATS = 50;
 const MONTHS = 24;
-
-function whenState(emitter: LinkApproval | LinkInvitation, kind: LinkState['kind']): Promise<void> {
-	return new Promise((resolve, reject) => {
-		const check = (state: LinkState) => {
-			if (state.kind === kind) resolve();
-			else if (state.kind === 'failed') reject(new Error(`link failed: ${state.error}`));
-		};
-		(emitter as LinkApproval).on('state', check);
-		check(emitter.state);
-	});
-}
-
-function whenTrue(device: Session, check: () => boolean): Promise<void> {
-	return new Promise((resolve) => {
-		if (check()) return resolve();
-		const stop = device.on('changed', () => {
-			if (check()) {
-				stop();
-				resolve();
-			}
-		});
-	});
-}
-
-function percentile(sorted: number[], p: number): number {
-	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 const server = await startSignalingServer({ port: 0, host: '127.0.0.1', log: silentLogger });
 const primaryPlatform = webRtcPlatform(server.url);
@@ -59,41 +30,23 @@ const primary = await Session.createAccount(primaryPlatform, 'Bench', 'Primary')
 const seedStarted = performance.now();
 const { chatIds, largest, windowBytes, windowMessages } = await seedHistory(primary, { messages: MESSAGES, chats: CHATS, months: MONTHS });
 const seedMs = performance.now() - seedStarted;
-const log = (what: string) => process.env.BENCH_VERBOSE && console.error(`${(performance.now() / 1000).toFixed(1)} s: ${what}`);
-log("seeded");
 primary.connect();
 
-// Link a new device, counting what its transports receive.
+// Link a new device, counting what arrives in the account's rooms (those joined with a room key).
 const phonePlatform: Platform = webRtcPlatform(server.url);
 let received = 0;
 const transport = phonePlatform.transport;
 phonePlatform.transport = (room, auth, mode) => {
 	const made = transport(room, auth, mode);
-	made.on('message', ({ data }) => (received += data.length));
+	if (auth) made.on('message', ({ data }) => (received += data.length));
 	return made;
 };
-const approvalPlatform = webRtcPlatform(server.url);
-const invitation = new LinkInvitation('Phone', 'phone', phonePlatform.transport, phonePlatform.clock);
-const joined = new Promise<JoinedAccount>((resolve) => invitation.on('joined', resolve));
-invitation.start();
-const approval = new LinkApproval(invitation.payload, primary, approvalPlatform.transport, Date.now);
-approval.start();
-await Promise.all([whenState(approval, 'confirm'), whenState(invitation, 'confirm')]);
-invitation.confirm();
-const confirmedAt = performance.now();
-approval.confirm();
-log("confirmed");
-const phone = await Session.join(phonePlatform, await joined);
-log("joined");
-const receivedAtJoin = received;
-phone.connect();
+const { device: phone, confirmedAt } = await linkDevice(server.url, primary, 'Phone', phonePlatform);
 await whenTrue(phone, () => phone.connection.syncedPeers > 0);
 const linkMs = performance.now() - confirmedAt;
-log("synced");
+const bytesReceived = received;
 await Promise.all(chatIds.map((id) => phone.chats.show(id, Number.POSITIVE_INFINITY)));
-log("shown");
 const phoneMessages = chatIds.reduce((sum, id) => sum + phone.chats.messages(id).length, 0);
-const bytesReceived = received - receivedAtJoin;
 
 // Send → display with the history present.
 const samples: number[] = [];
@@ -107,7 +60,6 @@ for (let i = 0; i < 200; i++) {
 	samples.push(performance.now() - started);
 }
 samples.sort((a, b) => a - b);
-log("latency");
 
 // Cold start on the primary's storage: the session as the app restores it.
 await primary.close();
@@ -122,7 +74,6 @@ const openMs = performance.now() - openAt;
 const backAt = performance.now();
 await restored.chats.show(largest, Number.POSITIVE_INFINITY);
 const backMs = performance.now() - backAt;
-log("reopened");
 const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
 
 const rows: [string, string][] = [

@@ -19,45 +19,16 @@ import { generateAgreementKeyPair, randomBytes } from '../src/lib/crypto';
 import { NOISE_XXPSK3, NoiseHandshake } from '../src/lib/crypto/noise';
 import { AccountTrust } from '../src/lib/identity/account-trust';
 import { generateDeviceKeys } from '../src/lib/identity/device-keys';
-import { LinkApproval } from '../src/lib/linking/approval';
-import { LinkInvitation } from '../src/lib/linking/invitation';
-import type { LinkState } from '../src/lib/linking/state';
-import { Session, type JoinedAccount } from '../src/lib/session';
+import { Session } from '../src/lib/session';
 import { MemoryKeyValueStore } from '../src/lib/storage/memory';
 import { MemoryNetwork } from '../src/lib/transport/memory';
 import { SecureChannel, type SessionPolicy } from '../src/lib/transport/peer-session';
 import { silentLogger } from '../signaling/log';
 import { startSignalingServer, type SignalingServer } from '../signaling/server';
 import { webRtcPlatform } from '../tests/helpers/node-webrtc';
+import { linkDevice, percentile, whenTrue } from './helpers';
 
 const DAY = 24 * 60 * 60 * 1000;
-
-function percentile(sorted: number[], p: number): number {
-	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-function whenState(emitter: LinkApproval | LinkInvitation, kind: LinkState['kind']): Promise<void> {
-	return new Promise((resolve, reject) => {
-		const check = (state: LinkState) => {
-			if (state.kind === kind) resolve();
-			else if (state.kind === 'failed') reject(new Error(`link failed: ${state.error}`));
-		};
-		(emitter as LinkApproval).on('state', check);
-		check(emitter.state);
-	});
-}
-
-function whenTrue(device: Session, check: () => boolean): Promise<void> {
-	return new Promise((resolve) => {
-		if (check()) return resolve();
-		const stop = device.on('changed', () => {
-			if (check()) {
-				stop();
-				resolve();
-			}
-		});
-	});
-}
 
 async function primaryWith(server: SignalingServer, messages: number) {
 	const platform = webRtcPlatform(server.url);
@@ -73,28 +44,10 @@ async function primaryWith(server: SignalingServer, messages: number) {
 	return { primary, platform };
 }
 
-/** Links a new device through the real link flow, both users confirming; resolves once the primary confirmed. */
-async function linkDevice(server: SignalingServer, primary: Session, name: string) {
-	const platform = webRtcPlatform(server.url);
-	const approvalPlatform = webRtcPlatform(server.url);
-	const invitation = new LinkInvitation(name, 'phone', platform.transport, platform.clock);
-	const joined = new Promise<JoinedAccount>((resolve) => invitation.on('joined', resolve));
-	invitation.start();
-	const approval = new LinkApproval(invitation.payload, primary, approvalPlatform.transport, Date.now);
-	approval.start();
-	await Promise.all([whenState(approval, 'confirm'), whenState(invitation, 'confirm')]);
-	invitation.confirm();
-	const confirmedAt = performance.now();
-	approval.confirm();
-	const device = await Session.join(platform, await joined);
-	device.connect();
-	return { device, confirmedAt };
-}
-
 /** A primary holding `messages` messages, and a phone linked to it through the real link flow. */
 async function linkedPair(server: SignalingServer, messages: number) {
 	const { primary } = await primaryWith(server, messages);
-	const { device: phone, confirmedAt } = await linkDevice(server, primary, 'Phone');
+	const { device: phone, confirmedAt } = await linkDevice(server.url, primary, 'Phone');
 	await whenTrue(phone, () => phone.connection.syncedPeers > 0 && phone.chats.messages('self').length === messages);
 	const syncedAfterMs = performance.now() - confirmedAt;
 	return { primary, phone, syncedAfterMs };
@@ -105,7 +58,7 @@ async function rotation(server: SignalingServer): Promise<number> {
 	const { primary } = await primaryWith(server, 0);
 	const companions: Session[] = [];
 	for (let i = 0; i < 4; i++) {
-		companions.push((await linkDevice(server, primary, `Phone ${i + 1}`)).device);
+		companions.push((await linkDevice(server.url, primary, `Phone ${i + 1}`)).device);
 		await whenTrue(primary, () => primary.connection.syncedPeers === companions.length);
 	}
 	const all = [primary, ...companions];
