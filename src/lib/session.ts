@@ -140,6 +140,10 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	private lateCatchUpTimer?: ReturnType<typeof setTimeout>;
 	/** Entries of earlier days' mailboxes that could not be opened or applied. */
 	private catchUpRejected = 0;
+	/** The month from which its user keeps history on this device (Settings → Storage), if they chose one. */
+	private keptFrom = NO_FLOOR;
+	/** A new device that has not yet synced with another device of the account. */
+	private awaitingHistory = false;
 	/** Peers (by peer id) that sent this device everything they had, and the devices they are. */
 	private readonly syncedPeers = new Map<string, string>();
 	private outbox!: Outbox;
@@ -171,8 +175,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			knownTopics: () => [ACCOUNT_TOPIC, ...[...monthsMap(this.account).keys()].filter((topic) => this.keepsMonth(topic))],
 			weigh: (peer, topic, doc) => {
 				if (!parseMonthTopic(topic)) return 0;
-				const device = this.trust.deviceList.devices.find((listed) => listed.id === peer.device);
-				const floor = device ? historyFloor(device) : NO_FLOOR;
+				const floor = this.floorOf(peer.device) ?? NO_FLOOR;
 				let count = 0;
 				for (const message of messagesMap(doc).values()) if (typeof message?.sentAt === 'number' && message.sentAt >= floor) count++;
 				return count;
@@ -183,6 +186,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		this.engine.on('changed', () => this.changed());
 		// A month opened (scrolled back to, or synced) adds to what a chat shows.
 		this.engine.on('topic-opened', () => this.changed());
+		this.engine.on('progress', () => this.changed());
 		this.engine.on('peers-changed', (peers) => {
 			for (const peer of this.syncedPeers.keys()) if (!peers.some((p) => p.peer === peer)) this.syncedPeers.delete(peer);
 			this.scheduleDeposit();
@@ -287,13 +291,18 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	connect(): void {
 		if (this.connected || this.wiped) return;
 		this.connected = true;
-		const today = this.today;
-		this.current = this.openRoom(roomKeys(this.trust.currentEpoch, today), true);
-		this.handover = this.trust.handoverEpochs.map((keys) => this.openRoom(roomKeys(keys, today), false));
+		this.openTodaysRooms();
 		void this.catchUp(this.trust.currentEpoch);
 		this.checkTimer = setInterval(() => this.check(), CHECK_INTERVAL_MS);
 		this.check();
 		this.changed();
+	}
+
+	/** Joins today's room of the current epoch (to sync) and of each handover epoch. */
+	private openTodaysRooms(): void {
+		const today = this.today;
+		this.current = this.openRoom(roomKeys(this.trust.currentEpoch, today), true);
+		this.handover = this.trust.handoverEpochs.map((keys) => this.openRoom(roomKeys(keys, today), false));
 	}
 
 	private get today(): number {
@@ -421,8 +430,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		const current = this.current;
 		if (!this.connected || this.wiped || !current || current.keys.day === today) return;
 		const former = [current, ...this.handover];
-		this.current = this.openRoom(roomKeys(this.trust.currentEpoch, today), true);
-		this.handover = this.trust.handoverEpochs.map((keys) => this.openRoom(roomKeys(keys, today), false));
+		this.openTodaysRooms();
 		for (const room of former) this.closeRoom(room);
 		const epoch = this.trust.currentEpoch;
 		const day = current.keys.day;
@@ -438,18 +446,12 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		return !!parseMonthTopic(topic) && sharing(topic, this.historyFloor, NO_FLOOR).kind !== 'none';
 	}
 
-	/** The month from which its user keeps history on this device (Settings → Storage), if they chose one. */
-	private keptFrom = NO_FLOOR;
-	/** A new device that has not yet synced with another device of the account. */
-	private awaitingHistory = false;
-
 	/**
 	 * The oldest history this device keeps: a year before it was linked (none on the primary), or
 	 * the month its user kept from, whichever is later.
 	 */
 	get historyFloor(): number {
-		const self = this.trust.deviceList.devices.find((device) => device.id === this.keys.id);
-		return Math.max(self ? historyFloor(self) : NO_FLOOR, this.keptFrom);
+		return Math.max(this.floorOf(this.keys.id) ?? NO_FLOOR, this.keptFrom);
 	}
 
 	/** What each chat's history takes on this device, largest first. */
@@ -486,14 +488,19 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		return gone.length;
 	}
 
+	/** The history floor of a listed device, from the signed list; undefined for a device not on it. */
+	private floorOf(deviceId: string): number | undefined {
+		const device = this.trust.deviceList.devices.find((listed) => listed.id === deviceId);
+		return device && historyFloor(device);
+	}
+
 	/** What a device of the account receives of a document: nothing before its history window. */
 	private share(account: string, deviceId: string, topic: string): TopicShare {
-		if (account !== this.trust.accountId) return false;
-		const device = this.trust.deviceList.devices.find((listed) => listed.id === deviceId);
-		if (!device) return false;
-		const shared = sharing(topic, historyFloor(device), this.historyFloor);
+		const floor = account === this.trust.accountId ? this.floorOf(deviceId) : undefined;
+		if (floor === undefined) return false;
+		const shared = sharing(topic, floor, this.historyFloor);
 		// A month of which this device holds only an excerpt: the other device has more, and may give it.
-		if (shared.kind === 'none') return sharing(topic, this.historyFloor, NO_FLOOR).kind === 'none' ? false : 'receive';
+		if (shared.kind === 'none') return this.keepsMonth(topic) ? 'receive' : false;
 		if (shared.kind === 'whole') return true;
 		return { excerpt: (doc) => excerpt(topic, doc, shared.since) };
 	}
@@ -588,9 +595,9 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 
 	/**
 	 * While any device of the account is away, leaves what this device owes in the mailbox: each
-	 * document's changes since it was last delivered, whoever wrote them.
+	 * document's changes since it was last delivered, whoever wrote them. While a deposit is under
+	 * way, resolves with that one; true when all was stored.
 	 */
-	/** Deposits what is owed; while a deposit is under way, resolves with that one. True when all was stored. */
 	private depositOwed(): Promise<boolean> {
 		if (this.deposit) return this.deposit;
 		const mailbox = this.current?.mailbox;

@@ -77,6 +77,8 @@ export type SyncEngineEvents = {
 	/** This device has had everything the peer announced when they met. */
 	'peer-synced': VerifiedPeer;
 	'peers-changed': VerifiedPeer[];
+	/** A peer answered one more of the topics it announced (see `progress`). */
+	progress: void;
 };
 
 /**
@@ -307,17 +309,14 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		}
 		// The peer may have gone, or the channel been detached, meanwhile.
 		if (attachment.progress.get(verified.peer) !== progress) return;
+		// Asked again now that the documents are open: the device list may have changed meanwhile.
+		const shares = shared.map((topic) => ({ topic, doc: this.docs.get(topic), share: attachment.share(verified, topic) }));
 		const announced = [];
-		for (const topic of shared) {
-			const doc = this.docs.get(topic);
-			if (!doc || !gives(attachment.share(verified, topic))) continue;
-			announced.push({ topic, weight: this.options.weigh?.(verified, topic, doc) ?? 0 });
+		for (const { topic, doc, share } of shares) {
+			if (doc && gives(share)) announced.push({ topic, weight: this.options.weigh?.(verified, topic, doc) ?? 0 });
 		}
 		attachment.channel.send(verified.peer, writeTopics(announced));
-		for (const topic of shared) {
-			const doc = this.docs.get(topic);
-			if (doc && open.has(topic) && attachment.share(verified, topic) !== false) this.sendStep1(attachment, verified.peer, topic, doc);
-		}
+		for (const { topic, doc, share } of shares) if (doc && open.has(topic) && share !== false) this.sendStep1(attachment, verified.peer, topic, doc);
 	}
 
 	private sendStep1(attachment: Attachment, peer: PeerId, topic: string, doc: Y.Doc): void {
@@ -400,7 +399,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		progress.answered.add(topic);
 		progress.received += progress.announced?.get(topic) ?? 0;
 		this.checkSynced(progress);
-		if (!progress.synced) this.emit('changed', { topic, local: false });
+		if (!progress.synced) this.emit('progress', undefined);
 	}
 
 	private checkSynced(progress: PeerProgress): void {

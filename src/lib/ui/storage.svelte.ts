@@ -2,6 +2,7 @@
  * Settings → Storage: what each chat's history takes on this device, and clearing history older
  * than a month here (the other devices keep theirs).
  */
+import { SELF_CHAT_ID } from '../chats/messages';
 import { watched } from './app.svelte';
 
 export interface StorageRow {
@@ -28,7 +29,7 @@ export class StorageModel {
 		const sizes = await session.storage();
 		this.rows = sizes.map(({ chatId, bytes, months }) => {
 			const chat = session.chats.chat(chatId);
-			return { chatId, title: chat?.kind === 'self' && chatId === 'self' ? '' : (chat?.title ?? chatId), bytes, months };
+			return { chatId, title: chatId === SELF_CHAT_ID ? '' : (chat?.title ?? chatId), bytes, months };
 		});
 	}
 
