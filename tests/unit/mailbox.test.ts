@@ -159,6 +159,29 @@ describe('the account’s room changes every day', () => {
 		expect(roomsWithMail(network)).toContain(firstRoom);
 	});
 
+	it('entries a malicious server moves from one day’s mailbox into another’s are refused, not applied', async () => {
+		const network = new MemoryNetwork();
+		let now = Date.UTC(2026, 10, 2, 9);
+		const [p, a] = await closedAccount(network, 1, () => now);
+		const primary = await reopen(p!);
+		const monday = primary.meetingRoom.room;
+		await primary.chats.send('self', 'left on Monday');
+		await closeApp(primary);
+		// The server copies Monday's items into Tuesday's room, under new ids, and drops the originals.
+		now += DAY_MS;
+		const phone = (await Session.restore(a!))!;
+		open.add(phone);
+		const tuesday = phone.meetingRoom.room;
+		const boxes = (network as unknown as { mailboxes: Map<string, Map<string, Uint8Array>> }).mailboxes;
+		const moved = [...(boxes.get(monday) ?? new Map()).values()];
+		expect(moved.length).toBeGreaterThan(1);
+		boxes.set(tuesday, new Map(moved.map((data, index) => [`moved-${String(index).padStart(4, '0')}`, data])));
+		boxes.delete(monday);
+		phone.connect();
+		await until([phone], () => phone.mailboxRejected === moved.length);
+		expect(texts(phone)).toEqual([]);
+	});
+
 	it('a device online at midnight moves to the new day’s room and meets a device opened after midnight there', async () => {
 		const network = new MemoryNetwork();
 		let now = Date.UTC(2026, 10, 2, 23, 58);
