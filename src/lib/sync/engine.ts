@@ -43,8 +43,11 @@ export type SharePolicy = (peer: VerifiedPeer, topic: string) => TopicShare;
 export interface SyncEngineOptions {
 	/** Decides which topics this device opens at all, whoever offers them. */
 	acceptTopic?: (topic: string) => boolean;
-	/** Decides whether an update a peer or the mailbox brings may be applied to `topic`. */
-	acceptUpdate?: (topic: string, update: Uint8Array) => boolean;
+	/**
+	 * Decides whether an update may be applied to `topic`'s document `doc`; `from` is the verified
+	 * peer that sent it, or undefined for the mailbox.
+	 */
+	acceptUpdate?: (topic: string, update: Uint8Array, from: VerifiedPeer | undefined, doc: Y.Doc) => boolean;
 	/**
 	 * Every topic this device holds, opened or not: what it offers a peer it meets (opening each
 	 * then). Without it, the open documents.
@@ -141,7 +144,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	rejectedMessages = 0;
 
 	private readonly acceptTopic: (topic: string) => boolean;
-	private readonly acceptUpdate: (topic: string, update: Uint8Array) => boolean;
+	private readonly acceptUpdate: NonNullable<SyncEngineOptions['acceptUpdate']>;
 
 	constructor(
 		private readonly store: DocumentStore,
@@ -273,8 +276,9 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 
 	/** Applies an update that did not come over a channel (the mailbox); false if it is not valid. */
 	async applyUpdate(topic: string, update: Uint8Array): Promise<boolean> {
-		if (!this.acceptTopic(topic) || !this.acceptUpdate(topic, update)) return false;
+		if (!this.acceptTopic(topic)) return false;
 		const doc = await this.open(topic);
+		if (!this.acceptUpdate(topic, update, undefined, doc)) return false;
 		try {
 			Y.applyUpdate(doc, update, FROM_MAILBOX);
 			return true;
@@ -377,7 +381,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			this.rejectedMessages++;
 			return;
 		}
-		if (!this.acceptUpdate(message.topic, step.payload)) {
+		if (!this.acceptUpdate(message.topic, step.payload, progress.verified, doc)) {
 			// Refused for good (history outside this device's window): the rest of the sync goes on.
 			this.rejectedMessages++;
 			if (step.kind === syncProtocol.messageYjsSyncStep2) this.answered(progress, message.topic);
