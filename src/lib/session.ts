@@ -7,6 +7,10 @@
 import type * as Y from 'yjs';
 import { ACCOUNT_TOPIC, activityMap, isDeviceName, leavingMap, monthsMap, namesMap, profileMap } from './account/document';
 import { Chats } from './chats/chats';
+import { chatOfTopic, SharedChats } from './chats/shared-chats';
+import { Contacts } from './people/contacts';
+import { People } from './people/people';
+import { safetyCode } from './people/safety';
 import { messagesMap, monthTopicRange, parseMonthTopic } from './chats/messages';
 import { concatBytes, fromBase64Url, toBase64Url } from './crypto';
 import {
@@ -129,6 +133,12 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	private readonly engine: SyncEngine;
 	private account!: Y.Doc;
 	readonly chats!: Chats;
+	/** Other accounts as this account knows them: contacts, and members of its chats. */
+	readonly people!: People;
+	/** Chats with other accounts: their keys, rooms and checks. */
+	readonly shared!: SharedChats;
+	/** Becoming contacts by invite. */
+	readonly contacts!: Contacts;
 	/** Today's room of the current epoch, where the devices meet and leave what waits. */
 	private current?: RoomConnection;
 	/** Today's rooms of former epochs, for devices that were away during a key rotation. */
@@ -170,9 +180,17 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	) {
 		super();
 		this.engine = new SyncEngine(platform.documents, {
-			acceptTopic: (topic) => topic === ACCOUNT_TOPIC || this.keepsMonth(topic),
-			acceptUpdate: (topic, update) => mayApply(topic, update, this.historyFloor),
-			knownTopics: () => [ACCOUNT_TOPIC, ...[...monthsMap(this.account).keys()].filter((topic) => this.keepsMonth(topic))],
+			acceptTopic: (topic) => topic === ACCOUNT_TOPIC || this.keepsMonth(topic) || !!this.shared?.acceptsTopic(topic),
+			// What another account's device brings to a shared chat is checked record by record; the
+			// account's own devices (and its own rooms' mailbox) are trusted, as they checked it on arrival.
+			acceptUpdate: (topic, update, from, doc) =>
+				mayApply(topic, update, this.historyFloor) &&
+				(!from || from.account === this.trust.accountId || !chatOfTopic(topic) || this.shared.checkUpdate(topic, update, doc)),
+			knownTopics: () => [
+				ACCOUNT_TOPIC,
+				...(this.shared?.stateTopics ?? []),
+				...[...monthsMap(this.account).keys()].filter((topic) => this.keepsMonth(topic))
+			],
 			weigh: (peer, topic, doc) => {
 				if (!parseMonthTopic(topic)) return 0;
 				const floor = this.floorOf(peer.device) ?? NO_FLOOR;
@@ -263,7 +281,30 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		this.awaitingHistory = (await this.platform.records.get<boolean>(RECORD_AWAITING_HISTORY)) ?? false;
 		this.outbox = await Outbox.load(this.platform.records);
 		this.account = await this.engine.open(ACCOUNT_TOPIC);
-		(this as { chats: Chats }).chats = new Chats(this.account, this.engine, this.keys.id, this.platform.clock, (topic) => this.keepsMonth(topic));
+		const people = new People(this.account, this.trust.accountId);
+		(this as { people: People }).people = people;
+		const host = {
+			keys: this.keys,
+			accountId: this.trust.accountId,
+			account: this.account,
+			engine: this.engine,
+			people,
+			records: this.platform.records,
+			clock: this.platform.clock,
+			transport: (room: string, auth?: RoomAuth, mode?: RoomMode) => this.platform.transport(room, auth, mode),
+			introduction: () => this.trust.introduction(),
+			ownList: () => this.trust.deviceList
+		};
+		(this as { shared: SharedChats }).shared = await SharedChats.start(host);
+		(this as { contacts: Contacts }).contacts = new Contacts({ ...host, shared: this.shared, accountName: () => this.accountName });
+		this.shared.on('changed', () => this.changed());
+		this.contacts.on('changed', () => this.changed());
+		// This account's own devices sign records in shared chats: their keys are known as anyone's are.
+		people.considerIntroduction(this.trust.introduction());
+		(this as { chats: Chats }).chats = new Chats(this.account, this.engine, this.keys.id, this.platform.clock, (topic) => this.keepsMonth(topic), {
+			account: this.trust.accountId,
+			prepare: (message) => (this.shared.isShared(message.chatId) ? this.shared.signMessage(message) : message)
+		});
 		await this.chats.start();
 		if (this.trust.isPrimary) {
 			leavingMap(this.account).observe(() => this.removeLeavingDevices());
@@ -293,6 +334,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		this.connected = true;
 		this.openTodaysRooms();
 		void this.catchUp(this.trust.currentEpoch);
+		this.shared.connect();
+		this.contacts.connect();
 		this.checkTimer = setInterval(() => this.check(), CHECK_INTERVAL_MS);
 		this.check();
 		this.changed();
@@ -533,6 +576,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 
 	/** The device list, the epoch or the heartbeat changed: tell every peer; move to a new epoch's room. */
 	private trustChanged(): void {
+		this.people.considerIntroduction(this.trust.introduction());
 		this.changed();
 		if (!this.connected || this.wiped) return;
 		const introduction = this.trust.introduction();
@@ -639,6 +683,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			void this.catchUp(this.trust.currentEpoch);
 		}
 		this.scheduleDeposit();
+		this.contacts.poll();
 		const now = this.platform.clock();
 		const activity = activityMap(this.account);
 		const last = activity.get(this.keys.id);
@@ -657,6 +702,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		for (const room of [this.current, ...this.handover]) if (room) this.closeRoom(room);
 		this.current = undefined;
 		this.handover = [];
+		this.shared.disconnect();
+		this.contacts.disconnect();
 		this.changed();
 	}
 
@@ -681,6 +728,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		this.wiped = true;
 		this.disconnect();
 		this.chats?.stop();
+		this.shared?.stop();
 		await this.trust.retire();
 		await this.engine.close();
 		await this.platform.documents.clear();
@@ -800,6 +848,14 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	/** How long this companion has gone without its primary (day 12 on: a warning). */
 	get absence(): AbsenceState {
 		return this.trust.absence(false);
+	}
+
+	// --- other people ---
+
+	/** The 60-digit code this account and `accountId` compare to verify each other (12 groups of 5). */
+	safetyCode(accountId: string): string[] | undefined {
+		const person = this.people.get(accountId);
+		return person && safetyCode(this.trust.deviceList.accountKey, person.accountKey);
 	}
 
 	// --- connection ---

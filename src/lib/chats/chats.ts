@@ -62,7 +62,13 @@ export class Chats {
 		private readonly deviceId: string,
 		private readonly clock: Clock,
 		/** Whether this device keeps a month topic at all (its history window). */
-		private readonly keeps: (topic: string) => boolean = () => true
+		private readonly keeps: (topic: string) => boolean = () => true,
+		private readonly shared: {
+			/** This account's id: its own messages in shared chats are never unread. */
+			account?: string;
+			/** The form a new message is stored in (signed, in a chat shared with other accounts). */
+			prepare?: (message: ChatMessage) => ChatMessage;
+		} = {}
 	) {}
 
 	/** The chats a new account starts with. */
@@ -187,7 +193,7 @@ export class Chats {
 					stop = true;
 					break;
 				}
-				if (message.author !== this.deviceId) unread++;
+				if (message.author !== this.deviceId && (!message.account || message.account !== this.shared.account)) unread++;
 			}
 			if (stop && last) break;
 		}
@@ -241,7 +247,7 @@ export class Chats {
 		const message: ChatMessage = { id: newId(), chatId, author: this.deviceId, text: trimmed, sentAt };
 		const topic = monthTopic(chatId, monthOf(sentAt));
 		const doc = await this.engine.open(topic);
-		messagesMap(doc).set(message.id, message);
+		messagesMap(doc).set(message.id, this.shared.prepare?.(message) ?? message);
 		if (!monthsMap(this.account).has(topic)) monthsMap(this.account).set(topic, true);
 		this.markRead(chatId, sentAt);
 		return message;

@@ -15,6 +15,15 @@ export interface ChatMessage {
 	author: string;
 	text: string;
 	sentAt: number;
+	/** In a chat shared with other accounts (a signed record, ../protocol/chat-records.ts): the account that wrote it. */
+	account?: string;
+	/** The id of the message this one replies to ('' or absent: none). */
+	reply?: string;
+	/** When it was last edited (0 or absent: never). */
+	edited?: number;
+	/** Deleted for everyone: its text is gone. */
+	deleted?: boolean;
+	sig?: string;
 }
 
 export function monthOf(time: number): string {

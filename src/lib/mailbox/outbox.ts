@@ -19,11 +19,13 @@ export class Outbox {
 
 	private constructor(
 		private readonly records: KeyValueStore,
-		private readonly owed: Map<string, Uint8Array>
+		private readonly owed: Map<string, Uint8Array>,
+		private readonly record: string
 	) {}
 
-	static async load(records: KeyValueStore): Promise<Outbox> {
-		const saved = (await records.get<OutboxRecord>(RECORD)) ?? {};
+	/** The outbox kept under `record` (the account's rooms: 'outbox'; a shared chat's: its own). */
+	static async load(records: KeyValueStore, record = RECORD): Promise<Outbox> {
+		const saved = (await records.get<OutboxRecord>(record)) ?? {};
 		const owed = new Map<string, Uint8Array>();
 		for (const [topic, vector] of Object.entries(saved)) {
 			try {
@@ -33,7 +35,7 @@ export class Outbox {
 				owed.set(topic, new Uint8Array([0]));
 			}
 		}
-		return new Outbox(records, owed);
+		return new Outbox(records, owed, record);
 	}
 
 	get topics(): string[] {
@@ -74,7 +76,7 @@ export class Outbox {
 	private save(): void {
 		const snapshot: OutboxRecord = {};
 		for (const [topic, vector] of this.owed) snapshot[topic] = toBase64Url(vector);
-		this.saving = this.saving.then(() => this.records.set(RECORD, snapshot)).catch(() => undefined);
+		this.saving = this.saving.then(() => this.records.set(this.record, snapshot)).catch(() => undefined);
 	}
 
 	/** Waits until what was owed is stored. */

@@ -1,0 +1,703 @@
+/**
+ * Chats with other accounts (docs/PROTOCOL.md, *Contacts and chats with other people*): their keys,
+ * their rooms, who is admitted there, what of theirs is applied, and rotation.
+ *
+ * Each shared chat has epoch secrets (the account document's `chatKeys`, so all own devices hold
+ * them). In the room of the newest epoch the member devices meet, sync the chat's documents and
+ * leave what waits in its mailbox; the room of the epoch before stays open as a handover room,
+ * where only the state document (which carries the new epoch's boxes) is synced. A device of
+ * another account is admitted when its account is a member and its key is on that account's
+ * newest list; whatever it, or the mailbox, brings is checked record by record
+ * (./foreign-updates.ts) before it is applied.
+ */
+import * as Y from 'yjs';
+import { chatKeysMap, chatsMap, monthsMap, type ChatKeys, type ChatRecord } from '../account/document';
+import { concatBytes, fromBase64Url, KEY_BYTES, openSealed, randomBytes, sealTo, toBase64Url } from '../crypto';
+import type { DeviceKeys } from '../identity/device-keys';
+import { epochKeys, roomKeys, type RoomKeys } from '../identity/epochs';
+import { Outbox } from '../mailbox/outbox';
+import { RoomMailbox } from '../mailbox/room-mailbox';
+import {
+	MAP_OF,
+	MAX_MEMBERS,
+	MONTH_MAPS,
+	readRecord,
+	recordKey,
+	signRecord,
+	STATE_MAPS,
+	kindOfMap,
+	verifyRecord,
+	type GroupRecord,
+	type KeyRecord,
+	type LeftRecord,
+	type MarkRecord,
+	type MemberRecord,
+	type MessageRecord,
+	type RecordKind,
+	type RecordsByKind
+} from '../protocol/chat-records';
+import { chatKeyAssociated } from '../protocol/contacts';
+import type { DeviceList } from '../protocol/trust';
+import type { KeyValueStore } from '../storage/types';
+import type { SyncEngine } from '../sync/engine';
+import { SecureChannel } from '../transport/peer-session';
+import type { RoomAuth, RoomMode, Transport } from '../transport/types';
+import type { Clock } from '../util/clock';
+import { Emitter } from '../util/emitter';
+import type { People } from '../people/people';
+import { messagesMap, monthOf, monthTopic, parseMonthTopic, type ChatMessage } from './messages';
+import { checkForeignUpdate } from './foreign-updates';
+
+/** Epoch secrets kept per chat: the newest and the one before (its room is the handover room). */
+const KEPT_EPOCHS = 2;
+const DEPOSIT_DELAY_MS = 50;
+
+export function stateTopic(chatId: string): string {
+	return `chat/${chatId}/state`;
+}
+
+const STATE_TOPIC = /^chat\/([A-Za-z0-9_-]{1,64})\/state$/;
+
+export function parseStateTopic(topic: string): string | undefined {
+	return STATE_TOPIC.exec(topic)?.[1];
+}
+
+/** The chat a topic belongs to: its state document or one of its months. */
+export function chatOfTopic(topic: string): string | undefined {
+	return parseStateTopic(topic) ?? parseMonthTopic(topic)?.chatId;
+}
+
+export type Receipt = 'sent' | 'delivered' | 'read';
+
+export class ChatError extends Error {
+	constructor(readonly code: 'not-a-contact' | 'too-many-members' | 'not-a-member' | 'no-such-chat' | 'not-yours') {
+		super(`chat: ${code}`);
+		this.name = 'ChatError';
+	}
+}
+
+export interface SharedChatsHost {
+	keys: DeviceKeys;
+	accountId: string;
+	account: Y.Doc;
+	engine: SyncEngine;
+	people: People;
+	records: KeyValueStore;
+	clock: Clock;
+	transport(room: string, auth?: RoomAuth, mode?: RoomMode): Transport;
+	/** This account's introduction (its signed list and heartbeat). */
+	introduction(): Uint8Array;
+	/** This account's newest list. */
+	ownList(): DeviceList;
+}
+
+interface ChatRoom {
+	chatId: string;
+	keys: RoomKeys;
+	/** Only the state document is synced here: a former epoch's room. */
+	handover: boolean;
+	transport: Transport;
+	channel: SecureChannel;
+	mailbox: RoomMailbox;
+	detach: () => void;
+}
+
+export class SharedChats extends Emitter<{ changed: void }> {
+	private readonly rooms = new Map<string, ChatRoom[]>();
+	private connected = false;
+	private outbox!: Outbox;
+	private depositTimer?: ReturnType<typeof setTimeout>;
+	private readonly stops: (() => void)[] = [];
+	/** Chats this device is starting a new epoch of. */
+	private readonly rotating = new Set<string>();
+	/** Updates from other accounts' devices or the mailbox that were refused. */
+	refused = 0;
+
+	private constructor(private readonly host: SharedChatsHost) {
+		super();
+	}
+
+	static async start(host: SharedChatsHost): Promise<SharedChats> {
+		const chats = new SharedChats(host);
+		chats.outbox = await Outbox.load(host.records, 'chat-outbox');
+		chats.listen();
+		return chats;
+	}
+
+	private listen(): void {
+		const { engine, account, people } = this.host;
+		this.stops.push(
+			engine.on('local-update', ({ topic, update }) => {
+				const chatId = chatOfTopic(topic);
+				const doc = engine.doc(topic);
+				if (!chatId || !this.isShared(chatId) || !doc) return;
+				this.outbox.owe(topic, doc, update);
+				this.scheduleDeposit();
+			}),
+			engine.on('changed', ({ topic }) => {
+				const chatId = parseStateTopic(topic);
+				if (chatId) this.stateChanged(chatId);
+				// A month another account's device wrote in: the chat list learns of it.
+				const month = parseMonthTopic(topic);
+				if (month && this.isShared(month.chatId) && !monthsMap(account).has(topic)) monthsMap(account).set(topic, true);
+			}),
+			people.on('devices-changed', ({ accountId, removed }) => {
+				if (removed.length === 0) return;
+				for (const chat of this.sharedChats()) if (this.members(chat.id).includes(accountId)) void this.rotate(chat.id);
+			})
+		);
+		const keysObserver = () => this.syncRooms();
+		chatKeysMap(account).observe(keysObserver);
+		this.stops.push(() => chatKeysMap(account).unobserve(keysObserver));
+	}
+
+	// --- what chats there are ---
+
+	private sharedChats(): ChatRecord[] {
+		return [...chatsMap(this.host.account).values()].filter((chat) => chat.kind === 'direct' || chat.kind === 'group');
+	}
+
+	isShared(chatId: string): boolean {
+		const kind = chatsMap(this.host.account).get(chatId)?.kind;
+		return kind === 'direct' || kind === 'group';
+	}
+
+	/** Whether this device opens `topic`: a shared chat's state document. */
+	acceptsTopic(topic: string): boolean {
+		const chatId = parseStateTopic(topic);
+		return !!chatId && this.isShared(chatId);
+	}
+
+	/** The state documents of the shared chats: offered to own devices with the rest. */
+	get stateTopics(): string[] {
+		return this.sharedChats().map((chat) => stateTopic(chat.id));
+	}
+
+	private state(chatId: string): Y.Doc | undefined {
+		return this.host.engine.doc(stateTopic(chatId));
+	}
+
+	private stateRecords<K extends RecordKind>(chatId: string, kind: K): RecordsByKind[K][] {
+		const doc = this.state(chatId);
+		if (!doc) return [];
+		const result: RecordsByKind[K][] = [];
+		for (const [key, value] of doc.getMap(MAP_OF[kind])) {
+			const record = readRecord(kind, value, key, chatId);
+			if (record) result.push(record);
+		}
+		return result;
+	}
+
+	/** The chat's member accounts now (this one included while it has not left). */
+	members(chatId: string): string[] {
+		const record = chatsMap(this.host.account).get(chatId);
+		const members = new Set<string>([this.host.accountId, ...(record?.members ?? [])]);
+		for (const member of this.stateRecords(chatId, 'member')) members.add(member.account);
+		for (const left of this.stateRecords(chatId, 'left')) members.delete(left.account);
+		if (record?.left) members.delete(this.host.accountId);
+		return [...members];
+	}
+
+	// --- keys ---
+
+	private epochs(chatId: string): { epoch: number; secret: Uint8Array }[] {
+		const entry = chatKeysMap(this.host.account).get(chatId);
+		if (!entry || !Array.isArray(entry.epochs)) return [];
+		const result: { epoch: number; secret: Uint8Array }[] = [];
+		for (const { epoch, secret } of entry.epochs) {
+			try {
+				const bytes = fromBase64Url(secret);
+				if (Number.isSafeInteger(epoch) && epoch > 0 && bytes.length === KEY_BYTES) result.push({ epoch, secret: bytes });
+			} catch {
+				// A damaged entry: the chat waits for a box.
+			}
+		}
+		return result.sort((a, b) => a.epoch - b.epoch);
+	}
+
+	currentEpoch(chatId: string): number {
+		return this.epochs(chatId).at(-1)?.epoch ?? 0;
+	}
+
+	/** Keeps `secret` as the chat's epoch `epoch` (replacing another secret of that epoch: a concurrent rotation lost). */
+	private keep(chatId: string, epoch: number, secret: Uint8Array): void {
+		const epochs = this.epochs(chatId).filter((known) => known.epoch !== epoch);
+		epochs.push({ epoch, secret });
+		epochs.sort((a, b) => a.epoch - b.epoch);
+		const kept: ChatKeys = {
+			epochs: epochs.slice(-KEPT_EPOCHS).map((known) => ({ epoch: known.epoch, secret: toBase64Url(known.secret) })),
+			members: this.members(chatId)
+		};
+		chatKeysMap(this.host.account).set(chatId, kept);
+	}
+
+	/** Seals `secret` to every listed device of every member account this device knows a list of. */
+	private writeBoxes(chatId: string, epoch: number, secret: Uint8Array): void {
+		const doc = this.state(chatId);
+		if (!doc) return;
+		const keys = doc.getMap('keys');
+		doc.transact(() => {
+			for (const accountId of this.members(chatId)) {
+				const list = accountId === this.host.accountId ? this.host.ownList() : this.host.people.get(accountId)?.list;
+				for (const device of list?.devices ?? []) {
+					if (device.id === this.host.keys.id) continue;
+					const box = toBase64Url(sealTo(device.agreeKey, secret, chatKeyAssociated(chatId, epoch, device.id)));
+					const record = signRecord('key', { chat: chatId, epoch, device: device.id, box, by: this.host.accountId }, this.signer);
+					keys.set(recordKey('key', record), record);
+				}
+			}
+		});
+	}
+
+	private get signer(): { id: string; signSecret: Uint8Array } {
+		return { id: this.host.keys.id, signSecret: this.host.keys.signing.secretKey };
+	}
+
+
+	/** The state document changed: a box for this device may have come, or a member left. */
+	private stateChanged(chatId: string): void {
+		if (chatsMap(this.host.account).get(chatId)?.kind === 'direct') this.joinGroups(chatId);
+		this.adoptNewestEpoch(chatId);
+		if (this.memberLeft(chatId)) void this.rotate(chatId, () => this.memberLeft(chatId));
+		this.emit('changed', undefined);
+	}
+
+	/** Whether a member left since the newest epoch was made: the chat then moves on without it. */
+	private memberLeft(chatId: string): boolean {
+		const keyedFor = chatKeysMap(this.host.account).get(chatId)?.members ?? [];
+		const members = this.members(chatId);
+		return members.includes(this.host.accountId) && keyedFor.some((account) => !members.includes(account));
+	}
+
+	/**
+	 * Takes the newest epoch of the state document that has a box for this device. Two devices may
+	 * start the same epoch at once: the one with the smallest device id wins, everywhere.
+	 */
+	private adoptNewestEpoch(chatId: string): void {
+		const current = this.currentEpoch(chatId);
+		const byEpoch = new Map<number, KeyRecord[]>();
+		for (const record of this.stateRecords(chatId, 'key')) {
+			if (record.epoch < current) continue;
+			byEpoch.set(record.epoch, [...(byEpoch.get(record.epoch) ?? []), record]);
+		}
+		for (const epoch of [...byEpoch.keys()].sort((a, b) => b - a)) {
+			const records = byEpoch.get(epoch)!;
+			const maker = records.map((record) => record.author).sort()[0]!;
+			if (maker === this.host.keys.id) return;
+			const mine = records.find((record) => record.author === maker && record.device === this.host.keys.id);
+			if (!mine) continue;
+			let secret: Uint8Array;
+			try {
+				secret = openSealed(this.host.keys.agreement, fromBase64Url(mine.box), chatKeyAssociated(chatId, epoch, this.host.keys.id));
+			} catch {
+				continue;
+			}
+			const known = this.epochs(chatId).find((candidate) => candidate.epoch === epoch);
+			if (!known || toBase64Url(known.secret) !== toBase64Url(secret)) this.keep(chatId, epoch, secret);
+			return;
+		}
+	}
+
+	/**
+	 * Starts a new epoch of the chat: a fresh secret, boxed to every device of every member this
+	 * device knows a list of, kept for this account's devices, and its rooms joined.
+	 */
+	async rotate(chatId: string, stillNeeded: () => boolean = () => true): Promise<void> {
+		if (!this.members(chatId).includes(this.host.accountId) || this.rotating.has(chatId)) return;
+		this.rotating.add(chatId);
+		try {
+			await this.host.engine.open(stateTopic(chatId));
+		} finally {
+			this.rotating.delete(chatId);
+		}
+		// Another device's new epoch may have come meanwhile.
+		if (!stillNeeded()) return;
+		const epoch = this.currentEpoch(chatId) + 1;
+		const secret = randomBytes(KEY_BYTES);
+		this.writeBoxes(chatId, epoch, secret);
+		this.keep(chatId, epoch, secret);
+	}
+
+	// --- creating, joining and leaving chats ---
+
+	/**
+	 * Records a chat with other accounts on this account: its record, its first epoch, and (when
+	 * this device creates it) the members' records and their boxes.
+	 */
+	async add(chat: { id: string; kind: 'direct' | 'group'; title: string; members: string[]; createdAt: number }, secret: Uint8Array, epoch = 1, create = false): Promise<void> {
+		const { account, engine } = this.host;
+		const others = chat.members.filter((member) => member !== this.host.accountId);
+		if (others.length + 1 > MAX_MEMBERS) throw new ChatError('too-many-members');
+		account.transact(() => {
+			const known = chatsMap(account).get(chat.id);
+			chatsMap(account).set(chat.id, { id: chat.id, title: chat.title, kind: chat.kind, createdAt: known?.createdAt ?? chat.createdAt, members: others });
+		});
+		const state = await engine.open(stateTopic(chat.id));
+		if (create) {
+			state.transact(() => {
+				const members = state.getMap('members');
+				for (const accountId of [this.host.accountId, ...others]) {
+					const person = accountId === this.host.accountId ? undefined : this.host.people.get(accountId);
+					const key = accountId === this.host.accountId ? this.host.ownList().accountKey : person?.accountKey;
+					if (!key) continue;
+					const record = signRecord(
+						'member',
+						{ chat: chat.id, account: accountId, key: toBase64Url(key), name: person?.name ?? '', by: this.host.accountId, at: chat.createdAt },
+						this.signer
+					);
+					members.set(accountId, record);
+				}
+			});
+			this.writeBoxes(chat.id, epoch, secret);
+		}
+		this.keep(chat.id, epoch, secret);
+	}
+
+	/** Creates a group with `title` and the given contacts; returns its id. */
+	async createGroup(title: string, contacts: string[]): Promise<string> {
+		const members = [...new Set(contacts)].filter((id) => id !== this.host.accountId);
+		if (members.length + 1 > MAX_MEMBERS) throw new ChatError('too-many-members');
+		for (const id of members) if (!this.host.people.get(id)?.contact) throw new ChatError('not-a-contact');
+		const id = toBase64Url(randomBytes(12));
+		const secret = randomBytes(KEY_BYTES);
+		const group = { id, kind: 'group' as const, title: title.trim().slice(0, 64), members, createdAt: this.host.clock() };
+		await this.add(group, secret, 1, true);
+		for (const member of members) await this.invite(member, group, secret, 1);
+		return id;
+	}
+
+	/** Tells a contact's account of a group it is in, through their direct chat: the group's secret boxed to its devices. */
+	private async invite(accountId: string, group: { id: string; title: string; members: string[] }, secret: Uint8Array, epoch: number): Promise<void> {
+		const direct = this.sharedChats().find((chat) => chat.kind === 'direct' && chat.members?.includes(accountId));
+		const person = this.host.people.get(accountId);
+		if (!direct || !person) throw new ChatError('not-a-contact');
+		const boxes: Record<string, string> = {};
+		for (const device of person.list.devices) boxes[device.id] = toBase64Url(sealTo(device.agreeKey, secret, chatKeyAssociated(group.id, epoch, device.id)));
+		const state = await this.host.engine.open(stateTopic(direct.id));
+		const record = signRecord(
+			'group',
+			{ chat: direct.id, group: group.id, title: group.title, members: JSON.stringify([this.host.accountId, ...group.members]), epoch, boxes: JSON.stringify(boxes), by: this.host.accountId },
+			this.signer
+		);
+		state.getMap('groups').set(group.id, record);
+	}
+
+	/** A group invitation in a direct chat, from the other account: this account joins the group. */
+	private joinGroups(chatId: string): void {
+		for (const invitation of this.stateRecords(chatId, 'group')) {
+			if (invitation.by === this.host.accountId || chatsMap(this.host.account).has(invitation.group)) continue;
+			try {
+				const boxes = JSON.parse(invitation.boxes) as Record<string, string>;
+				const members = JSON.parse(invitation.members) as unknown;
+				const box = boxes[this.host.keys.id];
+				if (typeof box !== 'string' || !Array.isArray(members) || !members.every((member) => typeof member === 'string')) continue;
+				const secret = openSealed(this.host.keys.agreement, fromBase64Url(box), chatKeyAssociated(invitation.group, invitation.epoch, this.host.keys.id));
+				void this.add({ id: invitation.group, kind: 'group', title: invitation.title, members: members as string[], createdAt: this.host.clock() }, secret, invitation.epoch);
+			} catch {
+				// Not for this device (another device of this account takes it), or damaged.
+			}
+		}
+	}
+
+	/** Leaves a group: the others move to a new epoch without this account. */
+	async leave(chatId: string): Promise<void> {
+		const chat = chatsMap(this.host.account).get(chatId);
+		if (!chat || chat.kind !== 'group') throw new ChatError('no-such-chat');
+		const state = await this.host.engine.open(stateTopic(chatId));
+		state.getMap('left').set(this.host.accountId, signRecord('left', { chat: chatId, account: this.host.accountId, at: this.host.clock() }, this.signer));
+		await this.depositOwed();
+		chatsMap(this.host.account).set(chatId, { ...chat, left: true });
+		chatKeysMap(this.host.account).delete(chatId);
+	}
+
+	// --- messages ---
+
+	/** The signed form of a message this device writes in a shared chat. */
+	signMessage(message: ChatMessage, extra: { reply?: string; edited?: number; deleted?: boolean } = {}): MessageRecord {
+		return signRecord(
+			'message',
+			{
+				id: message.id,
+				chatId: message.chatId,
+				account: this.host.accountId,
+				sentAt: message.sentAt,
+				text: extra.deleted ? '' : message.text,
+				reply: extra.reply ?? '',
+				edited: extra.edited ?? 0,
+				deleted: extra.deleted ?? false
+			},
+			this.signer
+		);
+	}
+
+	/** Replaces one of this account's messages with an edited one, or with a deletion (no text). */
+	async edit(message: ChatMessage, change: { text: string } | { deleted: true }): Promise<void> {
+		if (message.account !== this.host.accountId) throw new ChatError('not-yours');
+		const doc = await this.host.engine.open(monthTopic(message.chatId, monthOf(message.sentAt)));
+		const current = messagesMap(doc).get(message.id) as ChatMessage | undefined;
+		const edited = this.signMessage(
+			{ ...message, text: 'text' in change ? change.text : '' },
+			{ reply: (current as { reply?: string } | undefined)?.reply ?? '', edited: this.host.clock(), deleted: 'deleted' in change }
+		);
+		messagesMap(doc).set(message.id, edited as unknown as ChatMessage);
+	}
+
+	/** Reacts to a message (an empty emoji takes the reaction back). */
+	async react(message: ChatMessage, emoji: string): Promise<void> {
+		const doc = await this.host.engine.open(monthTopic(message.chatId, monthOf(message.sentAt)));
+		const record = signRecord('reaction', { chat: message.chatId, message: message.id, account: this.host.accountId, emoji }, this.signer);
+		doc.getMap('reactions').set(`${message.id}/${this.host.accountId}`, record);
+	}
+
+	/** The reactions to a message: emoji → accounts. */
+	reactions(message: ChatMessage): Map<string, string[]> {
+		const doc = this.host.engine.doc(monthTopic(message.chatId, monthOf(message.sentAt)));
+		const result = new Map<string, string[]>();
+		if (!doc) return result;
+		for (const [key, value] of doc.getMap('reactions')) {
+			const reaction = readRecord('reaction', value, key, message.chatId);
+			if (!reaction || reaction.message !== message.id || !reaction.emoji) continue;
+			result.set(reaction.emoji, [...(result.get(reaction.emoji) ?? []), reaction.account]);
+		}
+		return result;
+	}
+
+	// --- receipts ---
+
+	/** Notes that this account has every message of the chat up to `delivered`, and read up to `read`. */
+	async mark(chatId: string, delivered: number, read: number): Promise<void> {
+		if (!this.members(chatId).includes(this.host.accountId)) return;
+		const state = await this.host.engine.open(stateTopic(chatId));
+		const marks = state.getMap('marks');
+		const known = readRecord('mark', marks.get(this.host.accountId), this.host.accountId, chatId);
+		const next = { delivered: Math.max(delivered, known?.delivered ?? 0), read: Math.max(read, known?.read ?? 0) };
+		if (known && known.delivered >= next.delivered && known.read >= next.read) return;
+		marks.set(this.host.accountId, signRecord('mark', { chat: chatId, account: this.host.accountId, ...next }, this.signer));
+	}
+
+	/** What this account's message shows: sent, delivered to every other member, or read by every other member. */
+	receipt(message: ChatMessage): Receipt {
+		const others = this.members(message.chatId).filter((id) => id !== this.host.accountId);
+		if (others.length === 0) return 'sent';
+		const marks = new Map(this.stateRecords(message.chatId, 'mark').map((mark) => [mark.account, mark]));
+		const all = (field: 'delivered' | 'read') => others.every((id) => (marks.get(id)?.[field] ?? 0) >= message.sentAt);
+		return all('read') ? 'read' : all('delivered') ? 'delivered' : 'sent';
+	}
+
+	// --- what other accounts bring ---
+
+	/**
+	 * Whether an update to a shared chat's document, from a device of another account or from the
+	 * chat's mailbox, may be applied: every record it sets is well-formed, signed by a device of the
+	 * account it names, that account may write it, and nothing is removed (./foreign-updates.ts).
+	 */
+	checkUpdate(topic: string, update: Uint8Array, doc: Y.Doc): boolean {
+		const chatId = chatOfTopic(topic);
+		if (!chatId || !this.isShared(chatId)) return false;
+		const maps = parseStateTopic(topic) ? STATE_MAPS : MONTH_MAPS;
+		const members = new Set(this.members(chatId));
+		const accepted = checkForeignUpdate(doc, update, maps, (map, key, value, previous) => {
+			const kind = kindOfMap(map);
+			if (!kind) return false;
+			const record = readRecord(kind, value, key, chatId);
+			if (!record || !this.signedByItsAccount(kind, record)) return false;
+			return this.mayWrite(kind, record, previous, members, chatId);
+		});
+		if (!accepted) this.refused++;
+		return accepted;
+	}
+
+	/** The account a record speaks for, and so whose device must have signed it. */
+	private accountOf(kind: RecordKind, record: RecordsByKind[RecordKind]): string {
+		if (kind === 'member' || kind === 'key' || kind === 'group') return (record as MemberRecord | KeyRecord | GroupRecord).by;
+		return (record as MessageRecord | LeftRecord | MarkRecord).account;
+	}
+
+	private signedByItsAccount<K extends RecordKind>(kind: K, record: RecordsByKind[K]): boolean {
+		const accountId = this.accountOf(kind, record);
+		const people = this.host.people;
+		const key = people.signKeyOf(accountId, record.author);
+		if (!key || !verifyRecord(kind, record, key)) return false;
+		// A device its account removed writes nothing new (what it wrote before stays readable).
+		return people.isListed(accountId, record.author) || !people.get(accountId);
+	}
+
+	private mayWrite(kind: RecordKind, record: RecordsByKind[RecordKind], previous: unknown, members: Set<string>, chatId: string): boolean {
+		const author = this.accountOf(kind, record);
+		switch (kind) {
+			case 'message': {
+				const message = record as MessageRecord;
+				if (!members.has(author)) return false;
+				// An edit or deletion: of the same account's message, never bringing back a deleted one.
+				if (previous === undefined) return true;
+				const before = readRecord('message', previous, message.id, chatId);
+				return !!before && before.account === message.account && !before.deleted && before.sentAt === message.sentAt;
+			}
+			case 'reaction':
+			case 'mark':
+			case 'left':
+				return members.has(author) || (kind === 'left' && members.size === 0);
+			case 'member': {
+				const member = record as MemberRecord;
+				// The creator's first records, or a member adding another; never past 64.
+				if (members.size >= MAX_MEMBERS && !members.has(member.account)) return false;
+				return members.has(author) || this.stateRecords(chatId, 'member').length === 0;
+			}
+			case 'key':
+			case 'group':
+				return members.has(author);
+		}
+	}
+
+	// --- rooms ---
+
+	/** Joins the rooms of every shared chat this account holds keys of, until `disconnect`. */
+	connect(): void {
+		if (this.connected) return;
+		this.connected = true;
+		this.syncRooms();
+	}
+
+	disconnect(): void {
+		this.connected = false;
+		clearTimeout(this.depositTimer);
+		this.depositTimer = undefined;
+		for (const rooms of this.rooms.values()) for (const room of rooms) this.closeRoom(room);
+		this.rooms.clear();
+	}
+
+	stop(): void {
+		this.disconnect();
+		for (const stop of this.stops.splice(0)) stop();
+	}
+
+	/** Every shared chat's rooms match its keys: the newest epoch's room, and the one before as handover. */
+	private syncRooms(): void {
+		if (!this.connected) return;
+		const wanted = new Map<string, { epoch: number; secret: Uint8Array; handover: boolean }[]>();
+		for (const chat of this.sharedChats()) {
+			if (chat.left) continue;
+			const epochs = this.epochs(chat.id);
+			wanted.set(
+				chat.id,
+				epochs.map((epoch, index) => ({ ...epoch, handover: index < epochs.length - 1 }))
+			);
+		}
+		for (const [chatId, rooms] of this.rooms) {
+			const keep = rooms.filter((room) => wanted.get(chatId)?.some((epoch) => epoch.epoch === room.keys.epoch && epoch.handover === room.handover && roomKeys(epochKeys(epoch), 0).room === room.keys.room));
+			for (const room of rooms) if (!keep.includes(room)) this.closeRoom(room);
+			this.rooms.set(chatId, keep);
+		}
+		for (const [chatId, epochs] of wanted) {
+			const rooms = this.rooms.get(chatId) ?? [];
+			for (const epoch of epochs) {
+				const keys = roomKeys(epochKeys(epoch), 0);
+				if (!rooms.some((room) => room.keys.room === keys.room && room.handover === epoch.handover)) rooms.push(this.openRoom(chatId, keys, epoch.handover));
+			}
+			this.rooms.set(chatId, rooms);
+		}
+		this.scheduleDeposit();
+	}
+
+	private openRoom(chatId: string, keys: RoomKeys, handover: boolean): ChatRoom {
+		const { engine, people } = this.host;
+		const transport = this.host.transport(keys.room, keys.roomAuth);
+		const channel = new SecureChannel(transport, {
+			staticKeys: this.host.keys.agreement,
+			psk: keys.sessionPsk,
+			prologue: concatBytes(new TextEncoder().encode('samen/v1/chat-session'), new TextEncoder().encode(keys.room)),
+			introduction: () => this.host.introduction(),
+			admit: (_peer, remoteStaticKey, introduction) => {
+				const accountId = people.considerIntroduction(introduction);
+				if (!accountId) return undefined;
+				if (accountId === this.host.accountId) {
+					const own = this.host.ownList().devices.find((device) => toBase64Url(device.agreeKey) === toBase64Url(remoteStaticKey));
+					return own && own.id !== this.host.keys.id ? { account: accountId, device: own.id } : undefined;
+				}
+				if (!this.members(chatId).includes(accountId)) return undefined;
+				const device = people.listedDevice(accountId, remoteStaticKey);
+				return device ? { account: accountId, device: device.id } : undefined;
+			}
+		});
+		const mailbox = new RoomMailbox(
+			transport,
+			keys,
+			{
+				update: async (topic, update) => {
+					if (chatOfTopic(topic) !== chatId || (handover && !parseStateTopic(topic))) return false;
+					const doc = await engine.open(topic);
+					if (!this.checkUpdate(topic, update, doc)) return false;
+					return engine.applyUpdate(topic, update);
+				},
+				introduction: (introduction) => void people.considerIntroduction(introduction)
+			},
+			// What waits here is for every member's devices: each reads it, none takes it; it expires.
+			() => false
+		);
+		// Own devices sync everything in the account's rooms; here only the chat's documents, with other accounts.
+		const detach = engine.attach(channel, (peer, topic) => {
+			if (peer.account === this.host.accountId || chatOfTopic(topic) !== chatId) return false;
+			return handover ? !!parseStateTopic(topic) : true;
+		});
+		transport.on('status', (status) => {
+			if (status === 'online') this.scheduleDeposit();
+		});
+		transport.connect();
+		return { chatId, keys, handover, transport, channel, mailbox, detach };
+	}
+
+	private closeRoom(room: ChatRoom): void {
+		room.detach();
+		room.mailbox.close();
+		room.channel.close();
+		room.transport.close();
+	}
+
+	/** Peers of other accounts connected in a chat's rooms now. */
+	peers(chatId: string): number {
+		const devices = new Set<string>();
+		for (const room of this.rooms.get(chatId) ?? []) for (const peer of room.channel.authenticatedPeers) if (peer.account !== this.host.accountId) devices.add(peer.device);
+		return devices.size;
+	}
+
+	get undelivered(): boolean {
+		return !this.outbox.isEmpty;
+	}
+
+	private scheduleDeposit(): void {
+		if (this.depositTimer !== undefined || this.outbox.isEmpty || !this.connected) return;
+		this.depositTimer = setTimeout(() => {
+			this.depositTimer = undefined;
+			void this.depositOwed().then((done) => done || undefined);
+		}, DEPOSIT_DELAY_MS);
+	}
+
+	/** Leaves what this device wrote in shared chats in each chat's mailbox (its newest epoch's room). */
+	async depositOwed(): Promise<boolean> {
+		let all = true;
+		for (const topic of this.outbox.topics) {
+			const chatId = chatOfTopic(topic);
+			const room = chatId ? this.rooms.get(chatId)?.find((candidate) => !candidate.handover) : undefined;
+			if (!chatId || !this.isShared(chatId) || chatsMap(this.host.account).get(chatId)?.left) {
+				const doc = this.host.engine.doc(topic);
+				if (doc) this.outbox.delivered(topic, doc, Y.encodeStateVector(doc));
+				continue;
+			}
+			if (!room?.mailbox.online) {
+				all = false;
+				continue;
+			}
+			const doc = await this.host.engine.open(topic);
+			const { update, vector } = this.outbox.pending(topic, doc);
+			if (await room.mailbox.depositUpdate(topic, update)) this.outbox.delivered(topic, doc, vector);
+			else all = false;
+		}
+		if (all) this.emit('changed', undefined);
+		return all;
+	}
+
+	/** Resolves once every room's mailbox handled what it received so far. */
+	async settled(): Promise<void> {
+		for (const rooms of this.rooms.values()) for (const room of rooms) await room.mailbox.settled();
+	}
+}

@@ -1,0 +1,196 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { messagesMap, monthOf, monthTopic } from '../../src/lib/chats/messages';
+import { stateTopic } from '../../src/lib/chats/shared-chats';
+import { ContactError, readInvite, writeInvite } from '../../src/lib/protocol/contacts';
+import type { Session } from '../../src/lib/session';
+import { MemoryNetwork } from '../../src/lib/transport/memory';
+import { linkedAccount, until } from '../helpers/devices';
+
+let sessions: Session[] = [];
+
+afterEach(async () => {
+	for (const session of sessions) await session.close().catch(() => undefined);
+	sessions = [];
+});
+
+const ORIGIN = 'https://samen.test';
+
+function connect(devices: Session[]): void {
+	for (const device of devices) device.connect();
+}
+function disconnect(devices: Session[]): void {
+	for (const device of devices) device.disconnect();
+}
+/** The shared chat of a device (the one that is not the self chat). */
+function directChat(device: Session): string | undefined {
+	return device.chats.list.find((chat) => chat.kind === 'direct')?.id;
+}
+function texts(device: Session, chatId: string): string[] {
+	return device.chats.messages(chatId).map((message) => message.text);
+}
+
+/**
+ * Two accounts, A with 2 devices and B with 3, become contacts while never online at the same
+ * time: B asks while A is away, A answers while B is away, B completes when it is back.
+ */
+async function contacts(network: MemoryNetwork): Promise<{ a: Session[]; b: Session[]; chatId: string }> {
+	const a = await linkedAccount(network, 1, { connected: true });
+	const b = await linkedAccount(network, 2);
+	sessions.push(...a, ...b);
+	const url = a[1]!.contacts.createInvite(ORIGIN);
+	// A's other device learns of the invite, then A goes away.
+	await until(a, () => a[0]!.contacts.invites === 1);
+	disconnect(a);
+
+	connect(b);
+	expect(b[2]!.contacts.accept(url).name).toBe('Ada');
+	await b[2]!.contacts.settled();
+	await until(b, () => b.every((device) => device.contacts.pending.length === 1));
+	disconnect(b);
+
+	// A's primary (not the device that showed the invite) answers.
+	connect([a[0]!]);
+	a[0]!.contacts.poll();
+	await until(a, () => a[0]!.people.contacts.length === 1 && directChat(a[0]!) !== undefined);
+	await a[0]!.contacts.settled();
+	disconnect([a[0]!]);
+
+	// B's primary (not the device that asked) takes the answer.
+	connect([b[0]!]);
+	b[0]!.contacts.poll();
+	await until(b, () => directChat(b[0]!) !== undefined);
+	const chatId = directChat(b[0]!)!;
+	expect(directChat(a[0]!)).toBe(chatId);
+	return { a, b, chatId };
+}
+
+describe('contacts and chats with other accounts', () => {
+	it('becomes contacts while the other side is offline, and every device of both accounts sends and receives', async () => {
+		const network = new MemoryNetwork();
+		const { a, b, chatId } = await contacts(network);
+		expect(b[0]!.people.contacts.map((person) => person.name)).toEqual(['Ada']);
+		connect([...a, ...b]);
+		await until([...a, ...b], () => [...a, ...b].every((device) => directChat(device) === chatId && device.shared.currentEpoch(chatId) === 1));
+		const all = [...a, ...b];
+		for (const [index, device] of all.entries()) await device.chats.send(chatId, `from device ${index}`);
+		const expected = all.map((_, index) => `from device ${index}`).sort();
+		await until(all, () => all.every((device) => [...texts(device, chatId)].sort().join() === expected.join()), 20_000);
+		// The same order on every device.
+		const order = texts(all[0]!, chatId);
+		for (const device of all) expect(texts(device, chatId)).toEqual(order);
+		// Both accounts show each other the same safety code.
+		expect(a[0]!.safetyCode(b[0]!.trust.accountId)).toEqual(b[1]!.safetyCode(a[1]!.trust.accountId));
+		expect(a[0]!.safetyCode(b[0]!.trust.accountId)).toHaveLength(12);
+	}, 60_000);
+
+	it('delivers through the chat mailbox to an account that was offline', async () => {
+		const network = new MemoryNetwork();
+		const { a, b, chatId } = await contacts(network);
+		disconnect([...a, ...b]);
+		connect([a[1]!]);
+		await until([a[1]!], () => directChat(a[1]!) === chatId && a[1]!.shared.currentEpoch(chatId) === 1);
+		await a[1]!.chats.send(chatId, 'while you were away');
+		await until([a[1]!], () => !a[1]!.shared.undelivered);
+		disconnect([a[1]!]);
+		connect([b[1]!]);
+		await until([b[1]!], () => directChat(b[1]!) === chatId && texts(b[1]!, chatId).includes('while you were away'));
+	}, 60_000);
+
+	it('refuses a message claiming another account, sent directly or relayed by another device', async () => {
+		const network = new MemoryNetwork();
+		const { a, b, chatId } = await contacts(network);
+		const bAccount = b[0]!.trust.accountId;
+		connect([a[0]!, b[0]!]);
+		await until([a[0]!, b[0]!], () => a[0]!.shared.peers(chatId) === 1 && b[0]!.shared.peers(chatId) === 1);
+		const refusedBefore = b[0]!.shared.refused;
+		// A's device writes, straight into the document, a message in B's name.
+		const topic = monthTopic(chatId, monthOf(Date.now()));
+		const doc = (a[0] as unknown as { engine: { open(topic: string): Promise<Y.Doc> } }).engine;
+		const month = await doc.open(topic);
+		messagesMap(month).set('forged-1', { id: 'forged-1', chatId, author: b[0]!.keys.id, account: bAccount, text: 'I owe Ada money', sentAt: Date.now() });
+		await a[0]!.chats.send(chatId, 'a real message');
+		await until([b[0]!], () => b[0]!.shared.refused > refusedBefore);
+		expect(texts(b[0]!, chatId)).not.toContain('I owe Ada money');
+		// A's other device takes it from A (its own account: trusted) and offers it to B's other device.
+		disconnect([a[0]!, b[0]!]);
+		connect([a[0]!, a[1]!]);
+		await until([a[1]!], () => texts(a[1]!, chatId).includes('I owe Ada money'));
+		disconnect([a[0]!]);
+		connect([b[2]!]);
+		await until([b[2]!], () => b[2]!.shared.peers(chatId) === 1 && b[2]!.shared.refused > 0, 20_000);
+		expect(texts(b[2]!, chatId)).not.toContain('I owe Ada money');
+	}, 60_000);
+
+	it('moves the chat to a new key when a member account removes a device', async () => {
+		const network = new MemoryNetwork();
+		const { a, b, chatId } = await contacts(network);
+		connect([...a, ...b]);
+		await until([...a, ...b], () => [...a, ...b].every((device) => device.shared.currentEpoch(chatId) === 1));
+		const removed = a[1]!;
+		a[0]!.removeDevice(removed.keys.id);
+		await until([...b, a[0]!], () => [...b, a[0]!].every((device) => device.shared.currentEpoch(chatId) === 2), 20_000);
+		// No box of the new epoch for the removed device.
+		const state = await (b[0] as unknown as { engine: { open(topic: string): Promise<Y.Doc> } }).engine.open(stateTopic(chatId));
+		expect([...state.getMap('keys').keys()].filter((key) => key === `2/${removed.keys.id}`)).toEqual([]);
+		expect([...state.getMap('keys').keys()].some((key) => key.startsWith('2/'))).toBe(true);
+		await b[1]!.chats.send(chatId, 'after the removal');
+		await until([a[0]!], () => texts(a[0]!, chatId).includes('after the removal'));
+	}, 60_000);
+});
+
+/** Makes `x` and `y` contacts with both online; returns their direct chat. */
+async function befriend(x: Session, y: Session): Promise<string> {
+	const before = new Set(x.chats.list.map((chat) => chat.id));
+	y.contacts.accept(x.contacts.createInvite(ORIGIN));
+	await y.contacts.settled();
+	x.contacts.poll();
+	await until([x], () => x.chats.list.some((chat) => chat.kind === 'direct' && !before.has(chat.id)));
+	await x.contacts.settled();
+	y.contacts.poll();
+	const chatId = x.chats.list.find((chat) => chat.kind === 'direct' && !before.has(chat.id))!.id;
+	await until([y], () => y.chats.chat(chatId) !== undefined);
+	return chatId;
+}
+
+describe('group chats', () => {
+	it('reaches every member, and after a member leaves, moves on without it', async () => {
+		const network = new MemoryNetwork();
+		const [a] = await linkedAccount(network, 0, { connected: true });
+		const [b] = await linkedAccount(network, 0, { connected: true });
+		const [c] = await linkedAccount(network, 0, { connected: true });
+		sessions.push(a!, b!, c!);
+		await befriend(a!, b!);
+		await befriend(a!, c!);
+		const groupId = await a!.shared.createGroup('Team', [b!.trust.accountId, c!.trust.accountId]);
+		const all = [a!, b!, c!];
+		await until(all, () => all.every((device) => device.chats.chat(groupId)?.kind === 'group' && device.shared.currentEpoch(groupId) === 1));
+		for (const [index, device] of all.entries()) await device.chats.send(groupId, `hello from ${index}`);
+		await until(all, () => all.every((device) => texts(device, groupId).length === 3), 20_000);
+		// B and C never met as contacts, yet admit each other as members.
+		expect(b!.people.get(c!.trust.accountId)?.contact).toBe(false);
+
+		await c!.shared.leave(groupId);
+		await until([a!, b!], () => a!.shared.currentEpoch(groupId) === 2 && b!.shared.currentEpoch(groupId) === 2, 20_000);
+		await b!.chats.send(groupId, 'after C left');
+		await until([a!], () => texts(a!, groupId).includes('after C left'));
+		expect(texts(c!, groupId)).not.toContain('after C left');
+		expect(c!.shared.currentEpoch(groupId)).toBe(0);
+		// A 65th member is refused.
+		await expect(a!.shared.createGroup('Too many', Array.from({ length: 64 }, (_, index) => `account-${index}`))).rejects.toThrow(/too-many-members/);
+	}, 60_000);
+});
+
+describe('invites', () => {
+	it('refuses a malformed, expired or own invite', async () => {
+		const network = new MemoryNetwork();
+		const a = await linkedAccount(network, 0, { connected: true });
+		sessions.push(...a);
+		expect(() => a[0]!.contacts.accept('https://samen.test/contacts/add#contact=c1AAAA')).toThrow(ContactError);
+		const own = a[0]!.contacts.createInvite(ORIGIN);
+		expect(() => a[0]!.contacts.accept(own)).toThrow(expect.objectContaining({ code: 'own-account' }));
+		const invite = readInvite(own);
+		const expired = writeInvite({ ...invite, accountKey: new Uint8Array(32).fill(7), expiresAt: Date.now() - 1 });
+		expect(() => a[0]!.contacts.accept(expired)).toThrow(expect.objectContaining({ code: 'expired' }));
+	});
+});
