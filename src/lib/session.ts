@@ -281,7 +281,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		this.awaitingHistory = (await this.platform.records.get<boolean>(RECORD_AWAITING_HISTORY)) ?? false;
 		this.outbox = await Outbox.load(this.platform.records);
 		this.account = await this.engine.open(ACCOUNT_TOPIC);
-		const people = new People(this.account, this.trust.accountId);
+		const people = new People(this.account, this.trust.accountId, this.platform.clock);
 		(this as { people: People }).people = people;
 		const host = {
 			keys: this.keys,
@@ -303,7 +303,10 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		people.considerIntroduction(this.trust.introduction());
 		(this as { chats: Chats }).chats = new Chats(this.account, this.engine, this.keys.id, this.platform.clock, (topic) => this.keepsMonth(topic), {
 			account: this.trust.accountId,
-			prepare: (message) => (this.shared.isShared(message.chatId) ? this.shared.signMessage(message) : message)
+			prepare: (message) => (this.shared.isShared(message.chatId) ? this.shared.signMessage(message) : message),
+			read: (chatId, upTo) => {
+				if (this.shared.isShared(chatId)) void this.shared.mark(chatId, upTo, upTo);
+			}
 		});
 		await this.chats.start();
 		if (this.trust.isPrimary) {
@@ -577,6 +580,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	/** The device list, the epoch or the heartbeat changed: tell every peer; move to a new epoch's room. */
 	private trustChanged(): void {
 		this.people.considerIntroduction(this.trust.introduction());
+		this.contacts.reintroduce();
 		this.changed();
 		if (!this.connected || this.wiped) return;
 		const introduction = this.trust.introduction();
@@ -761,7 +765,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	/** On the primary: tells every device the account is gone, then wipes this one. */
 	async deleteAccount(): Promise<void> {
 		if (!this.trust.isPrimary) return;
-		if (this.trust.deviceList.devices.length > 1) {
+		// Other devices, and whoever opens one of its invites later, are told the account is gone.
+		if (this.trust.deviceList.devices.length > 1 || this.contacts.invites > 0) {
 			this.trust.deleteAccount();
 			await new Promise((resolve) => setTimeout(resolve, DELETE_GRACE_MS));
 		}

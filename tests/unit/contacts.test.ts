@@ -181,6 +181,72 @@ describe('group chats', () => {
 	}, 60_000);
 });
 
+describe('in a chat with another account', () => {
+	it('moves receipts from sent to delivered to read, clears the unread count on the reader\'s other device, and shows edits, deletions, replies and reactions everywhere', async () => {
+		const network = new MemoryNetwork();
+		const a = await linkedAccount(network, 0, { connected: true });
+		const b = await linkedAccount(network, 1, { connected: true });
+		sessions.push(...a, ...b);
+		const chatId = await befriend(a[0]!, b[0]!);
+		const all = [...a, ...b];
+		await until(all, () => all.every((device) => device.shared.currentEpoch(chatId) === 1 && device.shared.peers(chatId) > 0));
+		const sent = await a[0]!.chats.send(chatId, 'Shall we meet on Friday?');
+		expect(a[0]!.shared.receipt(sent)).toBe('sent');
+		await until(all, () => a[0]!.shared.receipt(sent) === 'delivered');
+		await until(b, () => b.every((device) => device.chats.unreadCount(chatId) === 1));
+		b[1]!.chats.markRead(chatId);
+		await until(all, () => a[0]!.shared.receipt(sent) === 'read' && b[0]!.chats.unreadCount(chatId) === 0);
+
+		const reply = await b[0]!.chats.send(chatId, 'Friday works', { reply: sent.id });
+		await until(a, () => a[0]!.chats.messages(chatId).some((message) => message.id === reply.id && message.reply === sent.id));
+		await a[0]!.shared.react(reply, '👍');
+		await until(b, () => b[1]!.shared.reactions(reply).get('👍')?.[0] === a[0]!.trust.accountId);
+		const received = a[0]!.chats.messages(chatId).find((message) => message.id === reply.id)!;
+		// Only its own account may change a message.
+		await expect(a[0]!.chats.change(received, { text: 'Friday is bad' })).rejects.toThrow(/not-yours/);
+		await a[0]!.chats.change(a[0]!.chats.messages(chatId).find((message) => message.id === sent.id)!, { text: 'Shall we meet on Saturday?' });
+		await until(b, () => b.every((device) => device.chats.messages(chatId).some((message) => message.text === 'Shall we meet on Saturday?' && (message.edited ?? 0) > 0)));
+		const edited = b[1]!.chats.messages(chatId).find((message) => message.id === sent.id)!;
+		await b[0]!.chats.change(b[0]!.chats.messages(chatId).find((message) => message.id === reply.id)!, { deleted: true });
+		await until(a, () => a[0]!.chats.messages(chatId).some((message) => message.id === reply.id && message.deleted && message.text === ''));
+		expect(edited.account).toBe(a[0]!.trust.accountId);
+		// Search finds what is stored on the device, not what was deleted.
+		expect((await b[1]!.chats.search('saturday')).map((message) => message.id)).toEqual([sent.id]);
+		expect(await a[0]!.chats.search('friday works')).toEqual([]);
+	}, 60_000);
+
+	it('shows a line when a contact links a new device, and refuses an invite of a deleted account', async () => {
+		const network = new MemoryNetwork();
+		const a = await linkedAccount(network, 0, { connected: true });
+		const b = await linkedAccount(network, 0, { connected: true });
+		sessions.push(...a, ...b);
+		const chatId = await befriend(a[0]!, b[0]!);
+		await until([a[0]!, b[0]!], () => a[0]!.shared.peers(chatId) === 1);
+		const { linkThroughHandshake, memoryPlatform } = await import('../helpers/devices');
+		const { Session } = await import('../../src/lib/session');
+		const platform = memoryPlatform(network);
+		const joined = await linkThroughHandshake(b[0]!, platform.transport, (room) => network.transport(room), 'Tablet');
+		const tablet = await Session.join(platform, joined);
+		sessions.push(tablet);
+		tablet.connect();
+		await until([a[0]!], () => a[0]!.people.deviceNotices(b[0]!.trust.accountId).some((notice) => notice.added === 1), 20_000);
+
+		// An account that is deleted after handing out an invite: whoever opens it learns so.
+		const c = await linkedAccount(network, 0, { connected: true });
+		sessions.push(...c);
+		const invite = c[0]!.contacts.createInvite(ORIGIN);
+		await c[0]!.contacts.settled();
+		await until(c, () => c[0]!.contacts.invites === 1);
+		c[0]!.contacts.poll();
+		await c[0]!.contacts.settled();
+		await c[0]!.deleteAccount();
+		a[0]!.contacts.accept(invite);
+		await a[0]!.contacts.settled();
+		a[0]!.contacts.poll();
+		await until([a[0]!], () => a[0]!.contacts.pending.some((request) => request.failed === 'deleted'));
+	}, 60_000);
+});
+
 describe('invites', () => {
 	it('refuses a malformed, expired or own invite', async () => {
 		const network = new MemoryNetwork();

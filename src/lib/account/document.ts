@@ -55,6 +55,8 @@ export interface SentRequest {
 	request: string;
 	chatId: string;
 	sentAt: number;
+	/** The invite's account was deleted: no answer will come. */
+	failed?: 'deleted';
 }
 
 export function profileMap(doc: Y.Doc): Y.Map<string> {

@@ -27,10 +27,22 @@ import {
 } from './messages';
 
 export class MessageError extends Error {
-	constructor(readonly code: 'empty' | 'too-long' | 'no-such-chat') {
+	constructor(readonly code: 'empty' | 'too-long' | 'no-such-chat' | 'not-yours') {
 		super(code);
 		this.name = 'MessageError';
 	}
+}
+
+function checkText(text: string): string {
+	const trimmed = text.trim();
+	if (!trimmed) throw new MessageError('empty');
+	if (trimmed.length > MAX_MESSAGE_LENGTH) throw new MessageError('too-long');
+	return trimmed;
+}
+
+/** Text as search compares it: lower case, without accents. */
+function fold(text: string): string {
+	return text.normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase();
 }
 
 export function newId(): string {
@@ -66,8 +78,10 @@ export class Chats {
 		private readonly shared: {
 			/** This account's id: its own messages in shared chats are never unread. */
 			account?: string;
-			/** The form a new message is stored in (signed, in a chat shared with other accounts). */
+			/** The form a message is stored in (signed, in a chat shared with other accounts). */
 			prepare?: (message: ChatMessage) => ChatMessage;
+			/** This account read `chatId` up to `upTo` (other members see it as a receipt). */
+			read?: (chatId: string, upTo: number) => void;
 		} = {}
 	) {}
 
@@ -238,19 +252,55 @@ export class Chats {
 		return this.monthsOf(chatId).some((topic) => !this.engine.doc(topic));
 	}
 
-	async send(chatId: string, text: string): Promise<ChatMessage> {
-		const trimmed = text.trim();
-		if (!trimmed) throw new MessageError('empty');
-		if (trimmed.length > MAX_MESSAGE_LENGTH) throw new MessageError('too-long');
-		if (!this.chat(chatId)) throw new MessageError('no-such-chat');
+	async send(chatId: string, text: string, options: { reply?: string } = {}): Promise<ChatMessage> {
+		const trimmed = checkText(text);
+		const chat = this.chat(chatId);
+		if (!chat || chat.left) throw new MessageError('no-such-chat');
 		const sentAt = this.clock();
 		const message: ChatMessage = { id: newId(), chatId, author: this.deviceId, text: trimmed, sentAt };
+		if (options.reply) message.reply = options.reply;
 		const topic = monthTopic(chatId, monthOf(sentAt));
 		const doc = await this.engine.open(topic);
-		messagesMap(doc).set(message.id, this.shared.prepare?.(message) ?? message);
+		const stored = this.shared.prepare?.(message) ?? message;
+		messagesMap(doc).set(message.id, stored);
 		if (!monthsMap(this.account).has(topic)) monthsMap(this.account).set(topic, true);
 		this.markRead(chatId, sentAt);
-		return message;
+		return stored;
+	}
+
+	/**
+	 * Edits or deletes (for everyone) one of this account's messages: the message is replaced under
+	 * its id, on every device, by the edited one or by one without text.
+	 */
+	async change(message: ChatMessage, change: { text: string } | { deleted: true }): Promise<void> {
+		const mine = message.account ? message.account === this.shared.account : true;
+		if (!mine || message.deleted) throw new MessageError('not-yours');
+		const text = 'text' in change ? checkText(change.text) : '';
+		const doc = await this.engine.open(monthTopic(message.chatId, monthOf(message.sentAt)));
+		const changed: ChatMessage = { ...message, author: this.deviceId, text, edited: this.clock() };
+		if ('deleted' in change) changed.deleted = true;
+		delete changed.sig;
+		messagesMap(doc).set(message.id, this.shared.prepare?.(changed) ?? changed);
+	}
+
+	/** The messages of every kept month whose text holds `query` (any case and accents), newest first. */
+	async search(query: string, limit = 100): Promise<ChatMessage[]> {
+		const wanted = fold(query.trim());
+		if (!wanted) return [];
+		const found: ChatMessage[] = [];
+		const topics = [...monthsMap(this.account).keys()].filter((topic) => parseMonthTopic(topic) && this.keeps(topic)).sort().reverse();
+		for (const topic of topics) {
+			const chatId = parseMonthTopic(topic)!.chatId;
+			if (!this.chat(chatId)) continue;
+			await this.engine.open(topic);
+			const messages = this.monthMessages(topic, chatId) ?? [];
+			for (let index = messages.length - 1; index >= 0; index--) {
+				const message = messages[index]!;
+				if (!message.deleted && fold(message.text).includes(wanted)) found.push(message);
+			}
+			if (found.length >= limit) break;
+		}
+		return found.sort((a, b) => compareMessages(b, a)).slice(0, limit);
 	}
 
 	/** Unread messages of `chatId` for this account: written by others after every device's read mark. */
@@ -269,5 +319,6 @@ export class Chats {
 	markRead(chatId: string, upTo = this.summary(chatId).last?.sentAt ?? 0): void {
 		const key = `${chatId}/${this.deviceId}`;
 		if ((readMap(this.account).get(key) ?? 0) < upTo) readMap(this.account).set(key, upTo);
+		this.shared.read?.(chatId, upTo);
 	}
 }

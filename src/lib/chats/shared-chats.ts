@@ -45,12 +45,13 @@ import type { RoomAuth, RoomMode, Transport } from '../transport/types';
 import type { Clock } from '../util/clock';
 import { Emitter } from '../util/emitter';
 import type { People } from '../people/people';
-import { messagesMap, monthOf, monthTopic, parseMonthTopic, type ChatMessage } from './messages';
+import { monthOf, monthTopic, parseMonthTopic, type ChatMessage } from './messages';
 import { checkForeignUpdate } from './foreign-updates';
 
 /** Epoch secrets kept per chat: the newest and the one before (its room is the handover room). */
 const KEPT_EPOCHS = 2;
 const DEPOSIT_DELAY_MS = 50;
+const MARK_DELAY_MS = 100;
 
 export function stateTopic(chatId: string): string {
 	return `chat/${chatId}/state`;
@@ -108,6 +109,9 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	private outbox!: Outbox;
 	private depositTimer?: ReturnType<typeof setTimeout>;
 	private readonly stops: (() => void)[] = [];
+	/** The newest message of another account this device holds, per chat (its delivered mark). */
+	private readonly delivered = new Map<string, number>();
+	private markTimer?: ReturnType<typeof setTimeout>;
 	/** Chats this device is starting a new epoch of. */
 	private readonly rotating = new Set<string>();
 	/** Updates from other accounts' devices or the mailbox that were refused. */
@@ -134,12 +138,14 @@ export class SharedChats extends Emitter<{ changed: void }> {
 				this.outbox.owe(topic, doc, update);
 				this.scheduleDeposit();
 			}),
-			engine.on('changed', ({ topic }) => {
+			engine.on('changed', ({ topic, local }) => {
 				const chatId = parseStateTopic(topic);
 				if (chatId) this.stateChanged(chatId);
-				// A month another account's device wrote in: the chat list learns of it.
 				const month = parseMonthTopic(topic);
-				if (month && this.isShared(month.chatId) && !monthsMap(account).has(topic)) monthsMap(account).set(topic, true);
+				if (!month || !this.isShared(month.chatId)) return;
+				// A month another account's device wrote in: the chat list learns of it.
+				if (!monthsMap(account).has(topic)) monthsMap(account).set(topic, true);
+				if (!local) this.noteDelivered(month.chatId, topic);
 			}),
 			people.on('devices-changed', ({ accountId, removed }) => {
 				if (removed.length === 0) return;
@@ -412,8 +418,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 
 	// --- messages ---
 
-	/** The signed form of a message this device writes in a shared chat. */
-	signMessage(message: ChatMessage, extra: { reply?: string; edited?: number; deleted?: boolean } = {}): MessageRecord {
+	/** The signed form of a message (new, edited or deleted) this device writes in a shared chat. */
+	signMessage(message: ChatMessage): MessageRecord {
 		return signRecord(
 			'message',
 			{
@@ -421,25 +427,13 @@ export class SharedChats extends Emitter<{ changed: void }> {
 				chatId: message.chatId,
 				account: this.host.accountId,
 				sentAt: message.sentAt,
-				text: extra.deleted ? '' : message.text,
-				reply: extra.reply ?? '',
-				edited: extra.edited ?? 0,
-				deleted: extra.deleted ?? false
+				text: message.deleted ? '' : message.text,
+				reply: message.reply ?? '',
+				edited: message.edited ?? 0,
+				deleted: message.deleted ?? false
 			},
 			this.signer
 		);
-	}
-
-	/** Replaces one of this account's messages with an edited one, or with a deletion (no text). */
-	async edit(message: ChatMessage, change: { text: string } | { deleted: true }): Promise<void> {
-		if (message.account !== this.host.accountId) throw new ChatError('not-yours');
-		const doc = await this.host.engine.open(monthTopic(message.chatId, monthOf(message.sentAt)));
-		const current = messagesMap(doc).get(message.id) as ChatMessage | undefined;
-		const edited = this.signMessage(
-			{ ...message, text: 'text' in change ? change.text : '' },
-			{ reply: (current as { reply?: string } | undefined)?.reply ?? '', edited: this.host.clock(), deleted: 'deleted' in change }
-		);
-		messagesMap(doc).set(message.id, edited as unknown as ChatMessage);
 	}
 
 	/** Reacts to a message (an empty emoji takes the reaction back). */
@@ -473,6 +467,26 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		const next = { delivered: Math.max(delivered, known?.delivered ?? 0), read: Math.max(read, known?.read ?? 0) };
 		if (known && known.delivered >= next.delivered && known.read >= next.read) return;
 		marks.set(this.host.accountId, signRecord('mark', { chat: chatId, account: this.host.accountId, ...next }, this.signer));
+	}
+
+	/** Messages of other accounts arrived in a month: this account's delivered mark moves up to the newest. */
+	private noteDelivered(chatId: string, topic: string): void {
+		const doc = this.host.engine.doc(topic);
+		if (!doc) return;
+		let newest = 0;
+		for (const value of doc.getMap('messages').values()) {
+			const message = value as Partial<MessageRecord> | undefined;
+			if (message && typeof message.sentAt === 'number' && message.account && message.account !== this.host.accountId && message.sentAt > newest) newest = message.sentAt;
+		}
+		if (newest === 0) return;
+		const known = this.delivered.get(chatId) ?? 0;
+		if (newest <= known) return;
+		this.delivered.set(chatId, newest);
+		clearTimeout(this.markTimer);
+		// Bursts (a history sync) make one mark.
+		this.markTimer = setTimeout(() => {
+			for (const [chat, upTo] of this.delivered) void this.mark(chat, upTo, 0);
+		}, MARK_DELAY_MS);
 	}
 
 	/** What this account's message shows: sent, delivered to every other member, or read by every other member. */
@@ -568,6 +582,7 @@ export class SharedChats extends Emitter<{ changed: void }> {
 
 	stop(): void {
 		this.disconnect();
+		clearTimeout(this.markTimer);
 		for (const stop of this.stops.splice(0)) stop();
 	}
 

@@ -421,7 +421,7 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 	removeDevices(ids: string[], deleteAccount = false): Uint8Array {
 		this.requirePrimary();
 		const removed = this.list.devices.filter((device) => ids.includes(device.id) && device.role !== 'primary');
-		if (removed.length === 0) return fromBase64Url(this.record.deviceList);
+		if (removed.length === 0 && !deleteAccount) return fromBase64Url(this.record.deviceList);
 		const remaining = this.list.devices.filter((device) => !removed.includes(device));
 		const former = [...removed.map((device) => ({ id: device.id, name: device.name })), ...this.list.former].slice(0, MAX_FORMER_DEVICES);
 		const epoch = this.list.epoch + 1;

@@ -97,6 +97,7 @@ export class Contacts extends Emitter<{ changed: void }> {
 		if (invite.expiresAt <= this.host.clock()) throw new ContactError('expired');
 		const key = toBase64Url(invite.secret);
 		const known = this.host.people.get(accountId);
+		if (known?.list.deleted) throw new ContactError('deleted');
 		if (known?.contact || requestsMap(this.host.account).has(key)) return { name: known?.name || invite.name, accountId };
 		const chatId = toBase64Url(randomBytes(12));
 		const request = writeContactRequest(
@@ -115,11 +116,11 @@ export class Contacts extends Emitter<{ changed: void }> {
 	}
 
 	/** Requests this account sent that are not answered yet, with the names their invites showed. */
-	get pending(): { name: string; sentAt: number }[] {
-		const result: { name: string; sentAt: number }[] = [];
+	get pending(): { name: string; sentAt: number; failed?: 'deleted' }[] {
+		const result: { name: string; sentAt: number; failed?: 'deleted' }[] = [];
 		for (const sent of requestsMap(this.host.account).values()) {
 			try {
-				result.push({ name: readInvite(sent.invite).name, sentAt: sent.sentAt });
+				result.push({ name: readInvite(sent.invite).name, sentAt: sent.sentAt, failed: sent.failed });
 			} catch {
 				// A damaged entry is dropped by the next poll.
 			}
@@ -152,6 +153,12 @@ export class Contacts extends Emitter<{ changed: void }> {
 		this.open.clear();
 	}
 
+	/** This account's list changed (a device, or the account deleted): its invites' rooms say so. */
+	reintroduce(): void {
+		const invites = invitesMap(this.host.account);
+		for (const [key, room] of this.open) if (invites.has(key)) room.mailbox.depositIntroduction(this.host.introduction());
+	}
+
 	/** Looks at every watched room's mailbox again (the server hands out what waits when a room is joined). */
 	poll(): void {
 		if (!this.connected) return;
@@ -173,7 +180,7 @@ export class Contacts extends Emitter<{ changed: void }> {
 				invites.delete(key);
 				continue;
 			}
-			this.watchRoom(key, (doc) => this.answerRequests(key, doc));
+			this.watchRoom(key, (doc) => this.answerRequests(key, doc), undefined, undefined, true);
 		}
 		const requests = requestsMap(this.host.account);
 		for (const [key, sent] of requests) {
@@ -189,7 +196,20 @@ export class Contacts extends Emitter<{ changed: void }> {
 				requests.delete(key);
 				continue;
 			}
-			this.watchRoom(key, (doc) => this.takeAnswer(key, invite, sent, doc), (doc) => {
+			if (sent.failed) continue;
+			const deleted = (introduction: Uint8Array) => {
+				// The inviting account's last word, signed by its key: it was deleted.
+				try {
+					const list = readSignedDeviceList(readIntroduction(introduction).deviceList);
+					if (!list.deleted || toBase64Url(list.accountKey) !== toBase64Url(invite.accountKey)) return;
+				} catch {
+					return;
+				}
+				const entry = requests.get(key);
+				if (entry && !entry.failed) requests.set(key, { ...entry, failed: 'deleted' });
+				this.emit('changed', undefined);
+			};
+			this.watchRoom(key, (doc) => this.takeAnswer(key, invite, sent, doc), deleted, (doc) => {
 				// Deposited once: what the mailbox already holds is not deposited again at every look.
 				if (doc.getMap<string>('requests').get(this.host.accountId) === sent.request) return false;
 				doc.getMap<string>('requests').set(this.host.accountId, sent.request);
@@ -205,7 +225,14 @@ export class Contacts extends Emitter<{ changed: void }> {
 	}
 
 	/** Joins an invite's room for its mailbox; `handle` sees the exchange document; `write` adds to it before it is deposited. */
-	private watchRoom(key: string, handle: (doc: Y.Doc) => void, write?: (doc: Y.Doc) => boolean): void {
+	private watchRoom(
+		key: string,
+		handle: (doc: Y.Doc) => void,
+		introduction?: (introduction: Uint8Array) => void,
+		write?: (doc: Y.Doc) => boolean,
+		/** This account's own invite: its introduction waits there (so a deleted account says so). */
+		own = false
+	): void {
 		if (this.open.has(key)) return;
 		let secret: Uint8Array;
 		try {
@@ -229,8 +256,9 @@ export class Contacts extends Emitter<{ changed: void }> {
 					}
 					return true;
 				},
-				introduction: () => undefined,
+				introduction: (bytes) => introduction?.(bytes),
 				caughtUp: () => {
+					if (own) mailbox.depositIntroduction(this.host.introduction());
 					handle(doc);
 					if (write?.(doc)) this.track(mailbox.depositUpdate(INVITE_TOPIC, Y.encodeStateAsUpdate(doc)));
 				}

@@ -8,7 +8,10 @@
  *   people: accountId → { key, list, name, contact, verified, addedAt, devices: { deviceId → signKey } }   (base64url)
  *
  * The newest list decides who is admitted to a chat room now; `devices` only decides whose old
- * signatures are still good.
+ * signatures are still good. Each newer list that adds or removes devices leaves a notice, shown as a
+ * line in the chats with that account ("Bram linked a new device"):
+ *
+ *   deviceNotices: "<accountId>/<list version>" → { account, at, added, removed }   (device counts)
  */
 import * as Y from 'yjs';
 import { fromBase64Url, toBase64Url } from '../crypto';
@@ -42,6 +45,18 @@ export type DeviceChange = { accountId: string; added: ListedDevice[]; removed: 
 
 export type PeopleEvents = { 'devices-changed': DeviceChange };
 
+export interface DeviceNotice {
+	account: string;
+	/** When this account learnt of the change. */
+	at: number;
+	added: number;
+	removed: number;
+}
+
+export function deviceNoticesMap(doc: Y.Doc): Y.Map<DeviceNotice> {
+	return doc.getMap<DeviceNotice>('deviceNotices');
+}
+
 export function peopleMap(doc: Y.Doc): Y.Map<PersonEntry> {
 	return doc.getMap<PersonEntry>('people');
 }
@@ -52,7 +67,8 @@ export class People extends Emitter<PeopleEvents> {
 
 	constructor(
 		private readonly account: Y.Doc,
-		readonly ownAccountId: string
+		readonly ownAccountId: string,
+		private readonly clock: () => number = () => Date.now()
 	) {
 		super();
 		// Another own device adopted a newer list of someone: the change shows here too.
@@ -142,7 +158,14 @@ export class People extends Emitter<PeopleEvents> {
 			addedAt: entry?.addedAt ?? 0,
 			devices
 		});
-		if (known) this.announce(accountId, known, list);
+		if (known) {
+			const added = list.devices.filter((device) => !known.devices.some((old) => old.id === device.id)).length;
+			const removed = known.devices.filter((device) => !list.devices.some((now) => now.id === device.id)).length;
+			if ((added > 0 || removed > 0) && accountId !== this.ownAccountId) {
+				deviceNoticesMap(this.account).set(`${accountId}/${list.version}`, { account: accountId, at: this.clock(), added, removed });
+			}
+			this.announce(accountId, known, list);
+		}
 		return accountId;
 	}
 
@@ -160,6 +183,15 @@ export class People extends Emitter<PeopleEvents> {
 		const added = after.devices.filter((device) => !before.devices.some((old) => old.id === device.id));
 		const removed = before.devices.filter((device) => !after.devices.some((now) => now.id === device.id));
 		if (added.length > 0 || removed.length > 0) this.emit('devices-changed', { accountId, added, removed });
+	}
+
+	/** The device changes this account learnt of for `accountId`, oldest first. */
+	deviceNotices(accountId: string): DeviceNotice[] {
+		const result: DeviceNotice[] = [];
+		for (const notice of deviceNoticesMap(this.account).values()) {
+			if (notice?.account === accountId && typeof notice.at === 'number' && typeof notice.added === 'number' && typeof notice.removed === 'number') result.push(notice);
+		}
+		return result.sort((a, b) => a.at - b.at);
 	}
 
 	markContact(accountId: string, name: string, now: number): void {
