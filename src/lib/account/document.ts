@@ -46,6 +46,11 @@ export interface OwnInvite {
 	/** The invite as shown (QR, link). */
 	invite: string;
 	expiresAt: number;
+	/**
+	 * A secret of this account's devices only (never in the QR, base64url): what the chats answered
+	 * through this invite derive their first key from.
+	 */
+	seed: string;
 }
 
 export interface SentRequest {

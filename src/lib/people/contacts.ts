@@ -79,7 +79,7 @@ export class Contacts extends Emitter<{ changed: void }> {
 		const now = this.host.clock();
 		const secret = randomBytes(INVITE_SECRET_BYTES);
 		const invite = writeInvite({ accountKey: this.host.ownList().accountKey, secret, expiresAt: now + INVITE_TTL_MS, name: this.host.accountName() });
-		const entry: OwnInvite = { invite, expiresAt: now + INVITE_TTL_MS };
+		const entry: OwnInvite = { invite, expiresAt: now + INVITE_TTL_MS, seed: toBase64Url(randomBytes(KEY_BYTES)) };
 		invitesMap(this.host.account).set(toBase64Url(secret), entry);
 		this.watch();
 		return inviteUrl(origin, invite);
@@ -281,8 +281,9 @@ export class Contacts extends Emitter<{ changed: void }> {
 				const requester = this.host.people.considerIntroduction(request.introduction, undefined, request.name);
 				if (!requester || requester !== accountId || requester === this.host.accountId) throw new ContactError('forged');
 				const person = this.host.people.get(requester)!;
-				// Any device of this account derives the same chat secret: two of them answering agree.
-				const secret = deriveKey(fromBase64Url(key), `samen/v1/direct-chat/${request.chatId}/${requester}`);
+				// Any device of this account derives the same chat secret, so two of them answering agree;
+				// from the account's own seed, not the invite's secret, which whoever saw the QR knows.
+				const secret = deriveKey(fromBase64Url(invite.seed), `samen/v1/direct-chat/${request.chatId}/${requester}`);
 				if (!chatsMap(this.host.account).has(request.chatId)) {
 					this.host.people.markContact(requester, request.name, this.host.clock());
 					void this.host.shared.add(
