@@ -46,6 +46,14 @@ describe('messages', () => {
 		}
 	});
 
+	it('are translated: a Dutch message says what the English one says in other words, but for words Dutch shares', () => {
+		const shared = ['app.name', 'status.online', 'chats.title', 'settings.account', 'devices.kind.tablet', 'devices.kind.computer', 'devices.securityEvent'];
+		const english = messagesOf('en');
+		const dutch = messagesOf('nl');
+		const same = Object.keys(english).filter((key) => JSON.stringify(english[key]) === JSON.stringify(dutch[key]));
+		expect(same).toEqual(shared);
+	});
+
 	it('are filled in and switch language at once', () => {
 		expect(t('invite.expiresIn', { seconds: 90 })).toBe('This code expires in 90 s and works once.');
 		setLocale('nl');
