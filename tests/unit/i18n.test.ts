@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatDateTime, formatTime, i18n, localeName, locales, setLocale, t } from '../../src/lib/i18n/index.svelte';
+import { formatCount, formatDateTime, formatTime, i18n, localeName, locales, setLocale, t } from '../../src/lib/i18n/index.svelte';
 
 const settings = JSON.parse(readFileSync('project.inlang/settings.json', 'utf8')) as { baseLocale: string; locales: string[] };
 
@@ -92,13 +92,15 @@ describe('messages', () => {
 	});
 });
 
-describe('times and dates', () => {
+describe('times, dates and counts', () => {
 	const evening = new Date(2026, 10, 25, 21, 5).getTime();
 
-	it('are in the chosen language, 24-hour in Dutch', () => {
+	it('are in the chosen language, times 24-hour in Dutch', () => {
 		expect(formatTime(evening)).toMatch(/^9:05\sPM$/);
 		expect(formatDateTime(evening)).toMatch(/^Nov 25, 2026, 9:05\sPM$/);
+		expect(formatCount(12400)).toBe('12,400');
 		setLocale('nl');
+		expect(formatCount(12400)).toBe('12.400');
 		expect(formatTime(evening)).toBe('21:05');
 		expect(formatDateTime(evening)).toBe('25 nov 2026, 21:05');
 	});

@@ -86,3 +86,8 @@ export function formatTime(at: number): string {
 export function formatDateTime(at: number): string {
 	return formatter('dateTime').format(at);
 }
+
+/** A count in the user's language (12,400 in English, 12.400 in Dutch). */
+export function formatCount(count: number): string {
+	return count.toLocaleString(i18n.locale);
+}
