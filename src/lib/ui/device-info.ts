@@ -1,6 +1,7 @@
 /**
  * What a new device calls itself before its user changes it: a kind from the user agent, and a
- * name such as "Chrome on Linux" (the primary makes duplicates distinct: "Chrome on Linux 2").
+ * name in the user's language such as "Chrome on Linux" or "Chrome op Linux" (the primary makes
+ * duplicates distinct: "Chrome on Linux 2").
  */
 import { t } from '../i18n/index.svelte';
 import type { DeviceKind } from '../protocol/trust';
