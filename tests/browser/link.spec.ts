@@ -194,10 +194,10 @@ test('three devices: with the primary closed the two others still talk', async (
 		await approveByPaste(primary.page, phone.page, await showLinkCode(phone.page, 'Phone'));
 		await primary.page.goto('/');
 		await approveByPaste(primary.page, tablet.page, await showLinkCode(tablet.page, 'Tablet'));
-		await expect(tablet.page.getByTestId('peers')).toHaveText('2 other device(s) connected');
+		await expect(tablet.page.getByTestId('peers')).toHaveText('2 other devices connected');
 
 		await primary.context.close();
-		await expect(phone.page.getByTestId('peers')).toHaveText('1 other device(s) connected');
+		await expect(phone.page.getByTestId('peers')).toHaveText('1 other device connected');
 		await openSelfChat(phone.page);
 		await openSelfChat(tablet.page);
 		await send(phone.page, 'the laptop is off');

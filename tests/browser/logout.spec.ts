@@ -21,7 +21,7 @@ test('the primary logs out a device that is online; later it deletes the account
 	try {
 		const [primary, phone, tablet] = (await linkedDevices(browser, baseURL!, ['Phone', 'Tablet'])) as [TestDevice, TestDevice, TestDevice];
 		await openSelfChat(phone.page);
-		await expect(phone.page.getByTestId('peers')).toHaveText('2 other device(s) connected');
+		await expect(phone.page.getByTestId('peers')).toHaveText('2 other devices connected');
 
 		await removeDevice(primary.page, 'Phone');
 		await expectLoggedOut(phone.page, REMOVED);

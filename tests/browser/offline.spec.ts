@@ -17,7 +17,7 @@ test('the signaling server goes away and comes back: the app says so, keeps work
 		const [primary, phone] = (await linkedDevices(browser, baseURL, ['Phone'])) as [TestDevice, TestDevice];
 		await openSelfChat(primary.page);
 		await openSelfChat(phone.page);
-		await expect(primary.page.getByTestId('peers')).toHaveText('1 other device(s) connected');
+		await expect(primary.page.getByTestId('peers')).toHaveText('1 other device connected');
 
 		await server.close();
 		server = undefined;

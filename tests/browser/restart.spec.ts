@@ -119,7 +119,7 @@ test.describe('the server restarting', () => {
 			await expect(phone.page.getByTestId('messages')).toContainText('0000 hhh');
 			await expect(phone.page.getByTestId('messages')).toContainText('0099 hhh');
 			await expect(phone.page.getByTestId('sync')).toHaveText('History synced', { timeout: 30_000 });
-			await expect(phone.page.getByTestId('peers')).toHaveText('1 other device(s) connected', { timeout: 30_000 });
+			await expect(phone.page.getByTestId('peers')).toHaveText('1 other device connected', { timeout: 30_000 });
 		} finally {
 			await browser.close();
 		}

@@ -6,18 +6,18 @@ test('two tabs of one browser are one device: the second can take over, and what
 	try {
 		const [primary, phone] = (await linkedDevices(browser, baseURL!, ['Phone'])) as [TestDevice, TestDevice];
 		await openSelfChat(primary.page);
-		await expect(primary.page.getByTestId('peers')).toHaveText('1 other device(s) connected');
+		await expect(primary.page.getByTestId('peers')).toHaveText('1 other device connected');
 
 		// A second tab of the phone's browser does not join as another device.
 		const secondTab = await phone.context.newPage();
 		await secondTab.goto('/');
 		await expect(secondTab.getByTestId('open-elsewhere')).toContainText('Samen is open in another tab');
-		await expect(primary.page.getByTestId('peers')).toHaveText('1 other device(s) connected');
+		await expect(primary.page.getByTestId('peers')).toHaveText('1 other device connected');
 
 		await secondTab.getByTestId('use-here').click();
 		await expect(phone.page.getByTestId('open-elsewhere')).toBeVisible();
 		await secondTab.getByTestId('chat-self').click();
-		await expect(primary.page.getByTestId('peers')).toHaveText('1 other device(s) connected');
+		await expect(primary.page.getByTestId('peers')).toHaveText('1 other device connected');
 		await primary.page.close();
 
 		// The primary is away: what the tab writes waits in the mailbox, not in the other tab.

@@ -1,7 +1,9 @@
 /**
  * What a new device calls itself before its user changes it: a kind from the user agent, and a
- * name such as "Chrome on Linux" (the primary makes duplicates distinct: "Chrome on Linux 2").
+ * name in the user's language such as "Chrome on Linux" or "Chrome op Linux" (the primary makes
+ * duplicates distinct: "Chrome on Linux 2").
  */
+import { t } from '../i18n/index.svelte';
 import type { DeviceKind } from '../protocol/trust';
 
 /** Android and iPhone with "Mobile" → phone; iPad and Android without "Mobile" → tablet; else computer. */
@@ -37,7 +39,7 @@ export function guessDeviceName(agent: string): string {
 				: /Safari\//.test(agent)
 					? 'Safari'
 					: 'Browser';
-	return `${browser} on ${system}`;
+	return t('devices.defaultName', { browser, system });
 }
 
 /** This browser's kind and default name. */

@@ -4,7 +4,7 @@
  * six-digit code before the account moves (../linking/). Opening a link never starts an approval.
  */
 import QRCode from 'qrcode';
-import type { MessageKey } from '../i18n/catalogue';
+import type { MessageKey } from '../i18n/index.svelte';
 import { LinkApproval } from '../linking/approval';
 import { LinkInvitation } from '../linking/invitation';
 import { isFinished, type LinkState } from '../linking/state';
