@@ -581,6 +581,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	private trustChanged(): void {
 		this.people.considerIntroduction(this.trust.introduction());
 		this.contacts.reintroduce();
+		this.shared.reintroduce();
 		this.changed();
 		if (!this.connected || this.wiped) return;
 		const introduction = this.trust.introduction();

@@ -10,6 +10,7 @@
  *   leaving  : Y.Map  deviceId → base64url note     a companion's signed note that it logged itself out
  *                                                   (../protocol/trust.ts); the primary then takes it off the list
  *   people   : Y.Map  accountId → person            other accounts' keys and newest signed lists (../people/people.ts)
+ *   deviceNotices : Y.Map                           other accounts' device changes, for lines in chats (../people/people.ts)
  *   chatKeys : Y.Map  chatId → ChatKeys             the epoch secrets of chats shared with other accounts
  *   invites  : Y.Map  invite secret → OwnInvite     this account's unexpired contact invites (their rooms are watched)
  *   requests : Y.Map  invite secret → SentRequest   contact requests this account sent and awaits an answer to

@@ -668,6 +668,11 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		room.transport.close();
 	}
 
+	/** This account's list changed: the members' devices in every chat room hear of it now. */
+	reintroduce(): void {
+		for (const rooms of this.rooms.values()) for (const room of rooms) room.channel.reintroduce();
+	}
+
 	/** Peers of other accounts connected in a chat's rooms now. */
 	peers(chatId: string): number {
 		const devices = new Set<string>();
