@@ -136,6 +136,18 @@ describe('contacts and chats with other accounts', () => {
 		expect([...state.getMap('keys').keys()].some((key) => key.startsWith('2/'))).toBe(true);
 		await b[1]!.chats.send(chatId, 'after the removal');
 		await until([a[0]!], () => texts(a[0]!, chatId).includes('after the removal'));
+		// The removed device, still holding its keys, writes nothing new; what it wrote before stays good.
+		const removedAt = b[0]!.people.removedAt(a[0]!.trust.accountId, removed.keys.id)!;
+		expect(removedAt).toBeGreaterThan(0);
+		const fromRemoved = (id: string, sentAt: number) => {
+			const doc = new Y.Doc();
+			messagesMap(doc).set(id, removed.shared.signMessage({ id, chatId, author: removed.keys.id, text: id, sentAt }));
+			return Y.encodeStateAsUpdate(doc);
+		};
+		const topic = monthTopic(chatId, monthOf(Date.now()));
+		const target = await (b[0] as unknown as { engine: { open(topic: string): Promise<Y.Doc> } }).engine.open(topic);
+		expect(b[0]!.shared.checkUpdate(topic, fromRemoved('written-after', removedAt + 1), target)).toBe(false);
+		expect(b[0]!.shared.checkUpdate(topic, fromRemoved('written-before', removedAt - 1), target)).toBe(true);
 	}, 60_000);
 });
 

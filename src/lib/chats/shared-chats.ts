@@ -70,6 +70,16 @@ export function chatOfTopic(topic: string): string | undefined {
 
 export type Receipt = 'sent' | 'delivered' | 'read';
 
+/** When a record says it was written, for the kinds that say so. */
+function recordTime(kind: RecordKind, record: RecordsByKind[RecordKind]): number | undefined {
+	if (kind === 'message') {
+		const message = record as MessageRecord;
+		return Math.max(message.sentAt, message.edited);
+	}
+	if (kind === 'member' || kind === 'left') return (record as MemberRecord | LeftRecord).at;
+	return undefined;
+}
+
 export class ChatError extends Error {
 	constructor(readonly code: 'not-a-contact' | 'too-many-members' | 'not-a-member' | 'no-such-chat' | 'not-yours') {
 		super(`chat: ${code}`);
@@ -532,8 +542,11 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		const people = this.host.people;
 		const key = people.signKeyOf(accountId, record.author);
 		if (!key || !verifyRecord(kind, record, key)) return false;
-		// A device its account removed writes nothing new (what it wrote before stays readable).
-		return people.isListed(accountId, record.author) || !people.get(accountId);
+		if (people.isListed(accountId, record.author)) return true;
+		// A device its account removed writes nothing new; what it wrote before stays readable.
+		const removedAt = people.removedAt(accountId, record.author);
+		const writtenAt = recordTime(kind, record);
+		return removedAt !== undefined && writtenAt !== undefined && writtenAt < removedAt;
 	}
 
 	private mayWrite(kind: RecordKind, record: RecordsByKind[RecordKind], previous: unknown, members: Set<string>, chatId: string): boolean {

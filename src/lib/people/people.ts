@@ -29,6 +29,8 @@ export interface PersonEntry {
 	verified: boolean;
 	addedAt: number;
 	devices: Record<string, string>;
+	/** Devices the account took off its list, with the time of the list that did (its `issuedAt`). */
+	removed?: Record<string, number>;
 }
 
 export interface Person {
@@ -145,6 +147,8 @@ export class People extends Emitter<PeopleEvents> {
 		}
 		const devices: Record<string, string> = { ...(entry?.devices ?? {}) };
 		for (const device of list.devices) devices[device.id] = toBase64Url(device.signKey);
+		const removed: Record<string, number> = { ...(entry?.removed ?? {}) };
+		for (const device of known?.devices ?? []) if (!list.devices.some((now) => now.id === device.id)) removed[device.id] = list.issuedAt;
 		const ids = Object.keys(devices);
 		for (const id of ids.slice(0, Math.max(0, ids.length - MAX_KNOWN_DEVICES))) delete devices[id];
 		const text = toBase64Url(listBytes);
@@ -156,7 +160,8 @@ export class People extends Emitter<PeopleEvents> {
 			contact: entry?.contact ?? false,
 			verified: entry?.verified ?? false,
 			addedAt: entry?.addedAt ?? 0,
-			devices
+			devices,
+			removed
 		});
 		if (known) {
 			const added = list.devices.filter((device) => !known.devices.some((old) => old.id === device.id)).length;
@@ -224,6 +229,12 @@ export class People extends Emitter<PeopleEvents> {
 		} catch {
 			return undefined;
 		}
+	}
+
+	/** When the account took the device off its list, if it did and this account saw it. */
+	removedAt(accountId: string, deviceId: string): number | undefined {
+		const at = peopleMap(this.account).get(accountId)?.removed?.[deviceId];
+		return typeof at === 'number' ? at : undefined;
 	}
 
 	/** Whether the device is on the account's newest list (a removed device writes nothing new). */
