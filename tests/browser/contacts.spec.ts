@@ -5,7 +5,7 @@
  * browser without an account.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { cameraFile, createAccount, launch, launchWithCamera, openDevice, send } from './devices';
+import { approveByPaste, cameraFile, createAccount, launch, launchWithCamera, openDevice, send, showLinkCode } from './devices';
 
 const EXCHANGE_MS = 45_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -90,7 +90,7 @@ test('add a contact by camera: Bram scans Ada’s code; both see each other in C
 	}
 });
 
-test('add a contact by link, then verify: both show the same 60 digits, and Ada’s mark for Bram shows', async ({ baseURL }) => {
+test('add a contact by link, then verify: both show the same 60 digits, Ada’s mark for Bram shows, and Bram’s new device is noticed', async ({ baseURL }) => {
 	test.setTimeout(150_000);
 	const browser = await launch();
 	try {
@@ -130,6 +130,13 @@ test('add a contact by link, then verify: both show the same 60 digits, and Ada�
 		await bram.page.goto('/contacts');
 		await expect(bram.page.getByTestId('contact').filter({ hasText: 'Ada' })).toBeVisible();
 		await expect(bram.page.getByTestId('verified-mark')).toHaveCount(0);
+
+		// Bram links a tablet: Ada's page for Bram says so, so that she can tell a device she did not expect.
+		const tablet = await openDevice(browser, baseURL!);
+		await approveByPaste(bram.page, tablet.page, await showLinkCode(tablet.page, 'Tablet'));
+		await ada.page.getByTestId('contact').filter({ hasText: 'Bram' }).click();
+		await expect(ada.page.getByTestId('contact-devices')).toHaveText('2 devices', { timeout: EXCHANGE_MS });
+		await expect(ada.page.getByTestId('device-notice')).toHaveText([/^Bram linked a new device \(/]);
 	} finally {
 		await browser.close();
 	}
@@ -227,6 +234,33 @@ test('invites that cannot be used say why: malformed, one’s own, expired; a br
 		await stranger.page.goto(link);
 		await expect(stranger.page.getByTestId('contact-link-explained')).toContainText('This link is an invite to become contacts in Samen.');
 		await expect(stranger.page.getByTestId('create-account')).toBeVisible();
+	} finally {
+		await browser.close();
+	}
+});
+
+test('camera refused on Add contact: the screen says how to allow it, and Paste link leads to the field that sends the request', async ({ baseURL }) => {
+	// A camera exists, but nobody answers the permission prompt with yes: Chromium refuses it.
+	const browser = await launch(['--use-fake-device-for-media-stream']);
+	try {
+		const ada = await openDevice(browser, baseURL!);
+		const bram = await openDevice(browser, baseURL!, { permissions: [] });
+		await createAccount(ada.page, 'Ada', 'Laptop');
+		await createAccount(bram.page, 'Bram', 'Phone');
+		const link = await showInvite(ada.page);
+		await bram.page.goto('/contacts/add');
+		await bram.page.getByTestId('scan-contact').click();
+		await expect(bram.page.getByTestId('camera-error')).toContainText(
+			'Samen may not use the camera. To scan, allow the camera for this site in your browser’s settings (often behind the icon next to the address) and try again. Or paste the other person’s link instead.'
+		);
+		await expect(bram.page.getByTestId('camera')).toBeHidden();
+		await bram.page.getByTestId('paste-instead').click();
+		await expect(bram.page.getByTestId('paste-contact')).toBeFocused();
+		await bram.page.keyboard.insertText(link);
+		await bram.page.keyboard.press('Enter');
+		await expect(bram.page.getByTestId('contact-sent')).toHaveText('Request sent: Ada is added when one of their devices is online.');
+		await expectContact(ada.page, 'Bram');
+		await expectContact(bram.page, 'Ada');
 	} finally {
 		await browser.close();
 	}
