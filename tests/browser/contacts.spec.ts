@@ -193,7 +193,7 @@ test('a group of three accounts: Ada makes it with Bram and Cas, and a message f
 	}
 });
 
-test('invites that cannot be used say why: malformed, one’s own, expired; a browser without an account explains the link', async ({ baseURL }) => {
+test('invites that cannot be used say why: malformed, one’s own, expired, of a deleted account; a browser without an account explains the link', async ({ baseURL }) => {
 	const browser = await launch();
 	try {
 		const ada = await openDevice(browser, baseURL!);
@@ -228,6 +228,17 @@ test('invites that cannot be used say why: malformed, one’s own, expired; a br
 		await bram.page.getByTestId('use-contact').click();
 		await expect(bram.page.getByTestId('contact-error')).toHaveText('This invite has expired (an invite lasts 7 days). Ask the other person for a new code.');
 		await expect(bram.page.getByTestId('pending')).toHaveCount(0);
+
+		// Ada deletes her account; Cas, who had her link, asks anyway: the request says the account is gone.
+		await ada.page.goto('/settings');
+		await ada.page.getByTestId('delete-account').click();
+		await ada.page.getByTestId('confirm-leave').click();
+		await expect(ada.page.getByTestId('logged-out')).toBeVisible();
+		const cas = await openDevice(browser, baseURL!);
+		await createAccount(cas.page, 'Cas', 'Tablet');
+		await cas.page.goto(link);
+		await cas.page.getByTestId('accept-contact').click();
+		await expect(cas.page.getByTestId('pending-deleted')).toHaveText('Ada: this account no longer exists.', { timeout: EXCHANGE_MS });
 
 		// A browser that holds no account.
 		const stranger = await openDevice(browser, baseURL!);
