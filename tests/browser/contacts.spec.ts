@@ -153,6 +153,10 @@ test('a group of three accounts: Ada makes it with Bram and Cas, and a message f
 		await befriendByLink(ada.page, 'Ada', bram.page, 'Bram');
 		// Cas pastes the link Ada sent.
 		const link = await showInvite(ada.page);
+		// Going back and opening Add contact again shows the same invite (it is for anyone who sees it, for 7 days).
+		await ada.page.getByRole('link', { name: '← Contacts' }).click();
+		await ada.page.getByTestId('add-contact').click();
+		await expect(ada.page.getByTestId('invite-link')).toHaveValue(link);
 		await cas.page.goto('/contacts/add');
 		await cas.page.getByTestId('paste-contact').fill(link);
 		await cas.page.getByTestId('use-contact').click();
