@@ -37,14 +37,15 @@ function smallTargets(page: Page): Promise<string[]> {
 for (const scheme of ['light', 'dark'] as const) {
 	for (const [size, viewport] of Object.entries(SIZES)) {
 		test(`every screen passes axe-core and has 44 px targets: ${size}, ${scheme}`, async ({ baseURL }) => {
+			test.setTimeout(150_000);
 			const browser = await launch();
 			try {
 				const context = await browser.newContext({ baseURL, viewport, colorScheme: scheme });
 				const page = await context.newPage();
 				const found: Record<string, string[]> = {};
-				const look = async (screen: string, photo = false) => {
-					await expect(page.getByText('Opening Samen…')).toHaveCount(0);
-					const problems = [...(await axeViolations(page)), ...(await smallTargets(page))];
+				const look = async (screen: string, photo = false, on = page) => {
+					await expect(on.getByText('Opening Samen…')).toHaveCount(0);
+					const problems = [...(await axeViolations(on)), ...(await smallTargets(on))];
 					if (problems.length > 0) found[screen] = problems;
 					if (photo && PHOTOGRAPH) {
 						mkdirSync(SCREENSHOTS, { recursive: true });
@@ -102,6 +103,47 @@ for (const scheme of ['light', 'dark'] as const) {
 				await expect(page.getByTestId('paste-link')).toBeVisible();
 				await look('approve');
 
+				// Contacts: empty, then Add contact, then with a contact (Bram, in a browser of his own) and a group to make.
+				await page.goto('/');
+				await page.getByTestId('open-contacts').click();
+				await expect(page.getByTestId('no-contacts')).toBeVisible();
+				await look('contacts (none)');
+				await page.goto('/groups/new');
+				await expect(page.getByTestId('group-no-contacts')).toBeVisible();
+				await look('new group (no contacts)');
+				await page.goto('/contacts/add');
+				await expect(page.getByTestId('invite-qr').locator('svg')).toBeVisible();
+				await look('add contact', true);
+				const link = await page.getByTestId('invite-link').inputValue();
+				const bram = await (await browser.newContext({ baseURL, viewport, colorScheme: scheme })).newPage();
+				await bram.goto(link);
+				await expect(bram.getByTestId('contact-link-explained')).toBeVisible();
+				await look('invite without an account', false, bram);
+				await bram.goto('/');
+				await createAccount(bram, 'Bram', 'Phone');
+				await bram.goto(link);
+				await expect(bram.getByTestId('contact-offer')).toBeVisible();
+				await look('invite opened', false, bram);
+				await bram.getByTestId('accept-contact').click();
+				await expect(bram.getByTestId('pending')).toBeVisible();
+				await look('request sent', false, bram);
+				await bram.getByTestId('paste-contact').fill('not a link');
+				await bram.getByTestId('use-contact').click();
+				await expect(bram.getByTestId('contact-error')).toBeVisible();
+				await look('invite refused', false, bram);
+				await page.goto('/contacts');
+				await page.getByTestId('contact').filter({ hasText: 'Bram' }).click({ timeout: 45_000 });
+				await expect(page.getByTestId('safety-qr').locator('svg')).toBeVisible();
+				await page.getByTestId('mark-verified').click();
+				await expect(page.getByTestId('unverify')).toBeVisible();
+				await look('contact', true);
+				await page.goto('/contacts');
+				await expect(page.getByTestId('verified-mark')).toBeVisible();
+				await look('contacts', true);
+				await page.getByTestId('new-group').click();
+				await page.getByRole('checkbox', { name: 'Bram' }).check();
+				await look('new group');
+
 				expect(found).toEqual({});
 			} finally {
 				await browser.close();
@@ -134,11 +176,11 @@ test('the keyboard alone reaches every control of the chats, with a visible focu
 			}
 			throw new Error(`Tab never reached ${testid}; passed ${passed.join(', ')}`);
 		};
-		expect(await tabTo('chat-self')).toEqual(['Samen', 'open-settings', 'chat-self']);
+		expect(await tabTo('chat-self')).toEqual(['Samen', 'open-settings', 'open-contacts', 'chat-self']);
 		await page.keyboard.press('Enter');
 		await expect(page).toHaveURL(/\/chat\?id=self$/);
 		// A new screen starts the focus from the top again (SvelteKit); the list stays beside the chat.
-		expect(await tabTo('send')).toEqual(['Samen', 'open-settings', 'chat-self', 'messages', 'composer', 'send']);
+		expect(await tabTo('send')).toEqual(['Samen', 'open-settings', 'open-contacts', 'chat-self', 'messages', 'composer', 'send']);
 		await page.keyboard.press('Shift+Tab');
 		await page.keyboard.type('typed, never clicked');
 		await page.keyboard.press('Enter');

@@ -81,6 +81,7 @@ for (const [language, locale] of [
 	['nl-NL', 'nl']
 ] as const) {
 	test(`every screen in ${language === 'en-US' ? 'English' : 'Dutch'}: lang="${locale}", no raw keys${locale === 'nl' ? ', no English, 24-hour times' : ''}`, async ({ baseURL }) => {
+		test.setTimeout(150_000);
 		const browser = await launch();
 		try {
 			const page = await openIn(browser, baseURL!, language);
@@ -130,6 +131,45 @@ for (const [language, locale] of [
 			await page.goto('/settings/link');
 			await expect(page.getByTestId('paste-link')).toHaveAttribute('placeholder', say(locale, 'approve.pastePlaceholder'));
 			await look('approve');
+
+			await page.goto('/');
+			await page.getByTestId('open-contacts').click();
+			await expect(page.getByRole('heading', { level: 1 })).toHaveText(say(locale, 'contacts.title'));
+			await expect(page.getByTestId('no-contacts')).toHaveText(say(locale, 'contacts.none'));
+			await look('contacts (none)');
+			await page.getByTestId('add-contact').click();
+			await expect(page.getByTestId('invite-qr').locator('svg')).toBeVisible();
+			await expect(page.getByTestId('paste-contact')).toHaveAttribute('placeholder', say(locale, 'addContact.pastePlaceholder'));
+			await look('add contact');
+			const link = await page.getByTestId('invite-link').inputValue();
+			// Bram, in a browser context of his own and the same language, opens Ada's invite.
+			const bram = await openIn(browser, baseURL!, language);
+			await bram.goto(link);
+			await expect(bram.getByTestId('contact-link-explained')).toHaveText(say(locale, 'addContact.noAccount'));
+			expect(await problems(bram, locale)).toEqual([]);
+			await bram.goto('/');
+			await createAccount(bram, 'Bram', 'Telefoon');
+			await bram.goto(link);
+			await expect(bram.getByTestId('accept-contact')).toHaveText(say(locale, 'addContact.add'));
+			expect(await problems(bram, locale)).toEqual([]);
+			await bram.getByTestId('accept-contact').click();
+			await expect(bram.getByTestId('pending')).toBeVisible();
+			await bram.getByTestId('paste-contact').fill('c1');
+			await bram.getByTestId('use-contact').click();
+			await expect(bram.getByTestId('contact-error')).toHaveText(say(locale, 'addContact.error.malformed'));
+			expect(await problems(bram, locale)).toEqual([]);
+			await page.goto('/contacts');
+			await page.getByTestId('contact').filter({ hasText: 'Bram' }).click({ timeout: 45_000 });
+			await expect(page.getByTestId('contact-devices')).toHaveText(locale === 'nl' ? '1 apparaat' : '1 device');
+			await expect(page.getByTestId('mark-verified')).toHaveText(say(locale, 'contact.markVerified'));
+			await page.getByTestId('mark-verified').click();
+			await expect(page.getByTestId('unverify')).toHaveText(say(locale, 'contact.removeVerification'));
+			await look('contact');
+			await page.goto('/groups/new');
+			await expect(page.getByTestId('group-chosen')).toHaveText(locale === 'nl' ? '0 contacten gekozen' : '0 contacts chosen');
+			await page.getByTestId('create-group').click();
+			await expect(page.getByTestId('group-error')).toHaveText(say(locale, 'group.error.title'));
+			await look('new group');
 
 			await page.goto('/settings');
 			await page.getByTestId('delete-account').click();
