@@ -46,6 +46,9 @@ export interface ContactsHost {
 	accountName(): string;
 }
 
+/** An invite is shown again while it has more than this left. */
+const REUSE_MIN_LEFT_MS = 24 * 60 * 60 * 1000;
+
 /** The fixed room of an invite: its psk and mailbox key derive from the invite's secret. */
 function inviteRoom(secret: Uint8Array): RoomKeys {
 	return roomKeys(epochKeys({ epoch: 0, secret: deriveKey(secret, 'samen/v1/invite') }), 0);
@@ -66,7 +69,7 @@ export class Contacts extends Emitter<{ changed: void }> {
 	private connected = false;
 	/** Deposits under way, so a caller can wait for what this device sent to be stored. */
 	private readonly deposits = new Set<Promise<unknown>>();
-	private readonly open = new Map<string, { transport: Transport; mailbox: RoomMailbox }>();
+	private readonly open = new Map<string, { transport: Transport; mailbox: RoomMailbox; caughtUp: Promise<void> }>();
 	/** Contact messages that were malformed, forged or for someone else. */
 	refused = 0;
 
@@ -74,9 +77,15 @@ export class Contacts extends Emitter<{ changed: void }> {
 		super();
 	}
 
-	/** A new invite of this account, as a link to show as a QR or to send. */
+	/**
+	 * This account's invite, as a link to show as a QR or to send: the newest one while it has more
+	 * than a day left (an invite holds for anyone it is shown to), else a new one.
+	 */
 	createInvite(origin: string): string {
 		const now = this.host.clock();
+		let newest: OwnInvite | undefined;
+		for (const entry of invitesMap(this.host.account).values()) if (typeof entry?.expiresAt === 'number' && (!newest || entry.expiresAt > newest.expiresAt)) newest = entry;
+		if (newest && newest.expiresAt - now > REUSE_MIN_LEFT_MS) return inviteUrl(origin, newest.invite);
 		const secret = randomBytes(INVITE_SECRET_BYTES);
 		const invite = writeInvite({ accountKey: this.host.ownList().accountKey, secret, expiresAt: now + INVITE_TTL_MS, name: this.host.accountName() });
 		const entry: OwnInvite = { invite, expiresAt: now + INVITE_TTL_MS, seed: toBase64Url(randomBytes(KEY_BYTES)) };
@@ -133,9 +142,9 @@ export class Contacts extends Emitter<{ changed: void }> {
 		void deposit.finally(() => this.deposits.delete(deposit));
 	}
 
-	/** Resolves once every watched room's mailbox was handled and what this device deposited is stored. */
+	/** Resolves once every watched room's mailbox was looked at and handled, and what this device deposited is stored. */
 	async settled(): Promise<void> {
-		for (const room of this.open.values()) await room.mailbox.settled();
+		for (const room of this.open.values()) await room.caughtUp;
 		while (this.deposits.size > 0) await Promise.all([...this.deposits]);
 	}
 
@@ -243,6 +252,8 @@ export class Contacts extends Emitter<{ changed: void }> {
 		const keys = inviteRoom(secret);
 		const transport = this.host.transport(keys.room, keys.roomAuth, 'mailbox');
 		const doc = new Y.Doc();
+		let caughtUp!: () => void;
+		const handled = new Promise<void>((resolve) => (caughtUp = resolve));
 		const mailbox = new RoomMailbox(
 			transport,
 			keys,
@@ -261,11 +272,12 @@ export class Contacts extends Emitter<{ changed: void }> {
 					if (own) mailbox.depositIntroduction(this.host.introduction());
 					handle(doc);
 					if (write?.(doc)) this.track(mailbox.depositUpdate(INVITE_TOPIC, Y.encodeStateAsUpdate(doc)));
+					caughtUp();
 				}
 			},
 			() => false
 		);
-		this.open.set(key, { transport, mailbox });
+		this.open.set(key, { transport, mailbox, caughtUp: handled });
 		transport.connect();
 	}
 

@@ -68,14 +68,6 @@ export function pendingRows(session: Session): PendingRow[] {
 	return session.contacts.pending.map((sent) => ({ name: sent.name, sentAt: sent.sentAt, deleted: sent.failed === 'deleted' }));
 }
 
-/** An invite is shown again while it has at least this long left. */
-const INVITE_REUSE_MS = 24 * 60 * 60 * 1000;
-/**
- * The invite this page made last: Add contact shows it again rather than leaving, at each visit, one
- * more invite whose room every device of the account watches for 7 days.
- */
-let lastInvite: { session: Session; link: string; expiresAt: number } | undefined;
-
 /** Add contact: this account's invite, and a contact's code from the camera, a paste or an opened link. */
 export class AddContactFlow {
 	link = $state('');
@@ -97,11 +89,8 @@ export class AddContactFlow {
 		const session = watched();
 		if (!session) return;
 		prepareScanner();
-		if (lastInvite?.session !== session || lastInvite.expiresAt - Date.now() < INVITE_REUSE_MS) {
-			const link = session.contacts.createInvite(origin);
-			lastInvite = { session, link, expiresAt: readInvite(link).expiresAt };
-		}
-		const link = lastInvite.link;
+		// The account's newest invite while it has a day left (the core decides), so visits add no invites to watch.
+		const link = session.contacts.createInvite(origin);
 		this.link = link;
 		const svg = await QRCode.toString(link, { type: 'svg', margin: 4, errorCorrectionLevel: 'M' });
 		if (this.link === link) this.qrSvg = svg;
