@@ -122,6 +122,9 @@ export class IndexedDbDocumentStore implements DocumentStore {
 			throw new StorageError(`could not load ${topic} from this device's storage`, { cause });
 		}
 		const skipped: string[] = [];
+		// Unheard while what is stored is applied: with no 'update' listener Yjs encodes no update of
+		// the whole document, which this store would only ignore (that was half the cost of a load).
+		doc.off('update', binding.listener);
 		Y.transact(
 			doc,
 			() => {
@@ -142,6 +145,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
 			},
 			this
 		);
+		if (this.bindings.get(topic) === binding) doc.on('update', binding.listener);
 		if (skipped.length > 0) {
 			this.onError(new StorageError(`part of ${topic} saved on this device could not be read and was skipped (${skipped.join(', ')}); other devices can send it again`));
 		}

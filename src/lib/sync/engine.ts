@@ -249,7 +249,8 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 
 	private async load(topic: string): Promise<Y.Doc> {
 		// gc off: deletions are rare here and a collected item cannot be re-sent to a peer that lacks it.
-		const doc = new Y.Doc({ gc: false });
+		// Named by its topic: a random guid costs a call to the random source per document.
+		const doc = new Y.Doc({ gc: false, guid: topic });
 		await this.store.bind(topic, doc);
 		doc.on('update', (update: Uint8Array, origin: unknown) => {
 			const from = origin as PeerOrigin | undefined;
