@@ -9,6 +9,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { DELETIONS_DIGEST_BYTES, documentState } from '../../src/lib/storage/state';
 import type { DocumentStore, KeyValueStore } from '../../src/lib/storage/types';
 
 export interface StorageHarness {
@@ -128,6 +129,41 @@ export function runDocumentStoreConformance(name: string, setup: StorageSetup): 
 				});
 				expect(await harness.documents().stateVector('chat')).toEqual(Y.encodeStateVector(second!));
 				expect(await harness.documents().stateVector('never-written')).toEqual(Y.encodeStateVector(new Y.Doc()));
+			});
+
+			it('summarises every saved topic in one read: its state, a digest that moves with a deletion alone, its bytes, and its description', async () => {
+				const harness = await device();
+				const count = (doc: Y.Doc) => ({ entries: doc.getMap('m').size });
+				const bindDescribed = async (work: (doc: Y.Doc) => void) => {
+					const store = harness.documents();
+					const doc = new Y.Doc({ gc: false });
+					await store.bind('chat', doc, count);
+					await store.bind('plain', new Y.Doc());
+					work(doc);
+					await store.close();
+					return doc;
+				};
+				const first = await bindDescribed((doc) => {
+					doc.getMap('m').set('a', 1);
+					doc.getMap('m').set('b', 2);
+				});
+				const before = await harness.documents().summaries();
+				// A topic bound but never changed has nothing saved.
+				expect([...before.keys()]).toEqual(['chat']);
+				expect(before.get('chat')!.stateVector).toEqual(Y.encodeStateVector(first));
+				expect(before.get('chat')!.description).toEqual({ entries: 2 });
+				expect(before.get('chat')!.bytes).toBe((await harness.documents().sizes()).get('chat'));
+				const second = await bindDescribed((doc) => doc.getMap('m').delete('a'));
+				const after = (await harness.documents().summaries()).get('chat')!;
+				// The deletion added no struct: the state vector stands, the digest and the description move.
+				expect(after.stateVector).toEqual(before.get('chat')!.stateVector);
+				expect(after.deletions).not.toEqual(before.get('chat')!.deletions);
+				expect(after.description).toEqual({ entries: 1 });
+				// Another document with the same content and deletions has the same digest.
+				const copy = new Y.Doc({ gc: false });
+				Y.applyUpdate(copy, Y.encodeStateAsUpdate(second));
+				expect(after.deletions).toEqual(documentState(copy).deletions);
+				expect(after.deletions!.length).toBe(DELETIONS_DIGEST_BYTES);
 			});
 
 			it('counts the bytes saved per topic, more for a bigger document', async () => {

@@ -4,8 +4,11 @@
  * Documents: one database (`samen-documents`) holds every topic's Yjs document, in three stores:
  * - `snapshots`: topic → the document's full state at its last compaction, one Yjs update (v1).
  * - `updates`: auto-increment key → `{ topic, update }`, index `topic`: changes saved since then.
- * - `topics`: topic → `{ stateVector, snapshotBytes, updateBytes, updates }`, small and rewritten
- *   with every save, so that `topics()`, `stateVector()` and `sizes()` read no document.
+ * - `topics`: topic → `{ stateVector, deletions, description, snapshotBytes, updateBytes, updates }`,
+ *   small and rewritten with every save, so that `summaries()`, `topics()`, `stateVector()` and
+ *   `sizes()` read no document. `deletions` is a digest of the delete set (./state.ts);
+ *   `description` is what the `describe` given to `bind` makes of the document (the chat list's
+ *   summary of a month, its weight for a sync).
  *
  * `bind` reads a topic's snapshot and rows in one transaction and applies them in one Yjs
  * transaction. Saving runs behind the documents: the first change of a task starts a write; while
@@ -22,7 +25,8 @@
 import * as idb from 'lib0/indexeddb';
 import * as Y from 'yjs';
 import { isQuotaError, StorageError, type StorageErrorHandler } from './errors';
-import type { DocumentStore, KeyValueStore } from './types';
+import { documentState } from './state';
+import type { DocumentStore, KeyValueStore, StoredTopic } from './types';
 
 export { StorageError } from './errors';
 
@@ -45,6 +49,9 @@ interface UpdateRow {
 
 interface TopicRecord {
 	stateVector: Uint8Array;
+	/** Absent in records written before it was kept. */
+	deletions?: Uint8Array;
+	description?: unknown;
 	snapshotBytes: number;
 	updateBytes: number;
 	updates: number;
@@ -54,6 +61,7 @@ interface TopicRecord {
 interface Binding {
 	topic: string;
 	doc: Y.Doc;
+	describe?: (doc: Y.Doc) => unknown;
 	listener: (update: Uint8Array, origin: unknown) => void;
 	/** False until what is stored has been applied: nothing is saved before. */
 	loaded: boolean;
@@ -93,11 +101,12 @@ export class IndexedDbDocumentStore implements DocumentStore {
 		this.maxRows = options.maxRows ?? MAX_UPDATE_ROWS;
 	}
 
-	async bind(topic: string, doc: Y.Doc): Promise<void> {
+	async bind(topic: string, doc: Y.Doc, describe?: (doc: Y.Doc) => unknown): Promise<void> {
 		if (this.bindings.has(topic)) throw new Error(`${topic} is already bound to this store`);
 		const binding: Binding = {
 			topic,
 			doc,
+			describe,
 			// Changes made while the topic loads wait until it is loaded: a save before then could compact it without its stored state.
 			listener: (update, origin) => {
 				if (origin === this) return;
@@ -171,6 +180,29 @@ export class IndexedDbDocumentStore implements DocumentStore {
 		// Saying "nothing saved" is safe: other devices then send everything again.
 		this.onError(new StorageError(`the summary of ${topic} saved on this device could not be read; it is rebuilt when the topic is next saved`));
 		return EMPTY_STATE_VECTOR.slice();
+	}
+
+	async summaries(): Promise<Map<string, StoredTopic>> {
+		const db = await this.db();
+		const tx = db.transaction(TOPICS, 'readonly');
+		const store = tx.objectStore(TOPICS);
+		const [keys, records] = await Promise.all([request<string[]>(store.getAllKeys()), request<Partial<TopicRecord>[]>(store.getAll()), completion(tx)]);
+		const summaries = new Map<string, StoredTopic>();
+		for (const [i, topic] of keys.entries()) {
+			const record = records[i];
+			// A damaged summary says "nothing saved": other devices then send what it lacks again.
+			if (!isBytes(record?.stateVector)) {
+				this.onError(new StorageError(`the summary of ${topic} saved on this device could not be read; it is rebuilt when the topic is next saved`));
+				continue;
+			}
+			summaries.set(topic, {
+				stateVector: record.stateVector,
+				deletions: isBytes(record.deletions) ? record.deletions : undefined,
+				bytes: (Number(record.snapshotBytes) || 0) + (Number(record.updateBytes) || 0),
+				description: record.description
+			});
+		}
+		return summaries;
 	}
 
 	async sizes(): Promise<Map<string, number>> {
@@ -290,14 +322,15 @@ export class IndexedDbDocumentStore implements DocumentStore {
 			for (const { binding, updates: changes } of live) {
 				const rows = binding.rows.length + changes.length;
 				const rowBytes = changes.reduce((sum, update) => sum + update.byteLength, binding.rowBytes);
-				const stateVector = Y.encodeStateVector(binding.doc);
+				const { stateVector, deletions } = documentState(binding.doc);
+				const description = binding.describe?.(binding.doc);
 				if (this.shouldCompact(binding, rows, rowBytes)) {
 					// The document holds every row this store knows of, and every pending change.
 					const snapshot = Y.encodeStateAsUpdate(binding.doc);
 					const gone = [...binding.rows, ...binding.damaged];
 					snapshots.put(snapshot, binding.topic);
 					for (const key of gone) updates.delete(key);
-					topics.put({ stateVector, snapshotBytes: snapshot.byteLength, updateBytes: 0, updates: 0 } satisfies TopicRecord, binding.topic);
+					topics.put({ stateVector, deletions, description, snapshotBytes: snapshot.byteLength, updateBytes: 0, updates: 0 } satisfies TopicRecord, binding.topic);
 					afterwards.push(() => {
 						binding.rows.length = 0;
 						binding.damaged.length = 0;
@@ -310,7 +343,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
 						const added = updates.add({ topic: binding.topic, update } satisfies UpdateRow);
 						added.onsuccess = () => keys.push(added.result as number);
 					}
-					topics.put({ stateVector, snapshotBytes: binding.snapshotBytes, updateBytes: rowBytes, updates: rows } satisfies TopicRecord, binding.topic);
+					topics.put({ stateVector, deletions, description, snapshotBytes: binding.snapshotBytes, updateBytes: rowBytes, updates: rows } satisfies TopicRecord, binding.topic);
 					afterwards.push(() => {
 						binding.rows.push(...keys);
 						binding.rowBytes = rowBytes;
@@ -478,7 +511,7 @@ async function importLegacy(db: IDBDatabase, prefix: string, onError: StorageErr
 					applySafely(doc, existing.result, null);
 					const state = Y.encodeStateAsUpdate(doc);
 					tx.objectStore(SNAPSHOTS).put(state, topic);
-					tx.objectStore(TOPICS).put({ stateVector: Y.encodeStateVector(doc), snapshotBytes: state.byteLength, updateBytes: 0, updates: 0 } satisfies TopicRecord, topic);
+					tx.objectStore(TOPICS).put({ ...documentState(doc), snapshotBytes: state.byteLength, updateBytes: 0, updates: 0 } satisfies TopicRecord, topic);
 				};
 				await completion(tx);
 			}

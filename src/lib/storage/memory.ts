@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
-import type { DocumentStore, KeyValueStore } from './types';
+import { documentState } from './state';
+import type { DocumentStore, KeyValueStore, StoredTopic } from './types';
 
 /** Survives a device "restart" in tests when the same instance is handed to the new device. */
 export class MemoryDocumentStore implements DocumentStore {
@@ -7,7 +8,11 @@ export class MemoryDocumentStore implements DocumentStore {
 	private readonly saved = new Map<string, Uint8Array[]>();
 	private readonly bound = new Map<string, { doc: Y.Doc; listener: (update: Uint8Array, origin: unknown) => void }[]>();
 
-	async bind(topic: string, doc: Y.Doc): Promise<void> {
+	private readonly describers = new Map<string, (doc: Y.Doc) => unknown>();
+
+	async bind(topic: string, doc: Y.Doc, describe?: (doc: Y.Doc) => unknown): Promise<void> {
+		if (describe) this.describers.set(topic, describe);
+		else this.describers.delete(topic);
 		const updates = this.saved.get(topic);
 		if (doc.store.clients.size > 0) this.save(topic, Y.encodeStateAsUpdate(doc));
 		// Each in turn in one transaction: faster than merging first (bench/storage.ts).
@@ -30,12 +35,29 @@ export class MemoryDocumentStore implements DocumentStore {
 	}
 
 	async stateVector(topic: string): Promise<Uint8Array> {
+		return Y.encodeStateVector(this.rebuilt(topic));
+	}
+
+	/** The document as saved, made anew. */
+	private rebuilt(topic: string): Y.Doc {
 		// Applied one by one: merging thousands of small updates grows much faster than linearly.
-		const doc = new Y.Doc();
+		const doc = new Y.Doc({ gc: false });
 		Y.transact(doc, () => {
 			for (const update of this.saved.get(topic) ?? []) Y.applyUpdate(doc, update);
 		});
-		return Y.encodeStateVector(doc);
+		return doc;
+	}
+
+	async summaries(): Promise<Map<string, StoredTopic>> {
+		const summaries = new Map<string, StoredTopic>();
+		for (const [topic, updates] of this.saved) {
+			const doc = this.rebuilt(topic);
+			const { stateVector, deletions } = documentState(doc);
+			const bytes = updates.reduce((sum, update) => sum + update.byteLength, 0);
+			summaries.set(topic, { stateVector, deletions, bytes, description: this.describers.get(topic)?.(doc) });
+			doc.destroy();
+		}
+		return summaries;
 	}
 
 	async sizes(): Promise<Map<string, number>> {
@@ -46,6 +68,7 @@ export class MemoryDocumentStore implements DocumentStore {
 		for (const { doc, listener } of this.bound.get(topic) ?? []) doc.off('update', listener);
 		this.bound.delete(topic);
 		this.saved.delete(topic);
+		this.describers.delete(topic);
 	}
 
 	async flush(): Promise<void> {}
@@ -53,6 +76,7 @@ export class MemoryDocumentStore implements DocumentStore {
 	async clear(): Promise<void> {
 		await this.close();
 		this.saved.clear();
+		this.describers.clear();
 	}
 
 	async close(): Promise<void> {

@@ -4,9 +4,26 @@
  */
 import type * as Y from 'yjs';
 
+/** What a store keeps of a saved topic beside its document, read without loading it. */
+export interface StoredTopic {
+	/** The state vector of what is saved. */
+	stateVector: Uint8Array;
+	/** The digest of what is saved's deletions (./state.ts); absent when a record predates it. */
+	deletions?: Uint8Array;
+	/** Bytes saved. */
+	bytes: number;
+	/** What `describe` (given to `bind`) made of the document as saved; undefined without one. */
+	description?: unknown;
+}
+
 export interface DocumentStore {
-	/** Loads what is saved for `topic` into `doc`, then saves every later change until `close`. */
-	bind(topic: string, doc: Y.Doc): Promise<void>;
+	/**
+	 * Loads what is saved for `topic` into `doc`, then saves every later change until `close`. With
+	 * every save the store keeps `describe(doc)` (plain data) beside the document, for `summaries`.
+	 */
+	bind(topic: string, doc: Y.Doc, describe?: (doc: Y.Doc) => unknown): Promise<void>;
+	/** Every topic that has something saved, with its state and description, in one read. */
+	summaries(): Promise<Map<string, StoredTopic>>;
 	/** The topics that have something saved, without loading them. */
 	topics(): Promise<string[]>;
 	/** The state vector of what is saved for `topic` (empty if nothing is), without loading it. */
