@@ -6,7 +6,7 @@
  */
 import type * as Y from 'yjs';
 import { ACCOUNT_TOPIC, activityMap, isDeviceName, leavingMap, monthsMap, namesMap, profileMap } from './account/document';
-import { Chats } from './chats/chats';
+import { Chats, describeMonth } from './chats/chats';
 import { messagesMap, monthTopicRange, parseMonthTopic } from './chats/messages';
 import { concatBytes, fromBase64Url, toBase64Url } from './crypto';
 import {
@@ -181,7 +181,8 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 				return count;
 			},
 			// The account first, then the newest months: a new device fills its chats newest first.
-			priority: (topic) => monthTopicRange(topic)?.start ?? Number.MAX_SAFE_INTEGER
+			priority: (topic) => monthTopicRange(topic)?.start ?? Number.MAX_SAFE_INTEGER,
+			describe: describeMonth
 		});
 		this.engine.on('changed', () => this.changed());
 		// A month opened (scrolled back to, or synced) adds to what a chat shows.

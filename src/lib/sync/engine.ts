@@ -8,7 +8,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
-import type { DocumentStore } from '../storage/types';
+import type { DocumentStore, StoredTopic } from '../storage/types';
 import type { VerifiedPeer } from '../transport/peer-session';
 import type { PeerId } from '../transport/types';
 import { Emitter } from '../util/emitter';
@@ -57,6 +57,8 @@ export interface SyncEngineOptions {
 	weigh?: (peer: VerifiedPeer, topic: string, doc: Y.Doc) => number;
 	/** Which topics go first: the highest first (newest history first). */
 	priority?: (topic: string) => number;
+	/** What the store keeps beside `topic`'s document with every save (plain data), read back by `stored`. */
+	describe?: (topic: string, doc: Y.Doc) => unknown;
 }
 
 /** How far this device has come in receiving what its peers announced. */
@@ -229,6 +231,11 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		return opened;
 	}
 
+	/** What the store holds of every saved topic (state, description), without opening any. */
+	stored(): Promise<Map<string, StoredTopic>> {
+		return this.store.summaries();
+	}
+
 	/** Closes `topic`'s document and deletes what is stored of it on this device. */
 	async forget(topic: string): Promise<void> {
 		const opening = this.opening.get(topic);
@@ -251,7 +258,8 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		// gc off: deletions are rare here and a collected item cannot be re-sent to a peer that lacks it.
 		// Named by its topic: a random guid costs a call to the random source per document.
 		const doc = new Y.Doc({ gc: false, guid: topic });
-		await this.store.bind(topic, doc);
+		const describe = this.options.describe;
+		await this.store.bind(topic, doc, describe && ((saved) => describe(topic, saved)));
 		doc.on('update', (update: Uint8Array, origin: unknown) => {
 			const from = origin as PeerOrigin | undefined;
 			for (const attachment of this.attachments) {
