@@ -6,7 +6,7 @@
  */
 import type * as Y from 'yjs';
 import { ACCOUNT_TOPIC, activityMap, isDeviceName, leavingMap, monthsMap, namesMap, profileMap } from './account/document';
-import { Chats, describeMonth } from './chats/chats';
+import { Chats, describeMonth, readMonthDescription } from './chats/chats';
 import { messagesMap, monthTopicRange, parseMonthTopic } from './chats/messages';
 import { concatBytes, fromBase64Url, toBase64Url } from './crypto';
 import {
@@ -179,6 +179,13 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 				let count = 0;
 				for (const message of messagesMap(doc).values()) if (typeof message?.sentAt === 'number' && message.sentAt >= floor) count++;
 				return count;
+			},
+			// Exact from the month's description when every message in it is inside the peer's window.
+			weighStored: (peer, topic, description) => {
+				if (!parseMonthTopic(topic)) return 0;
+				const month = readMonthDescription(topic, description);
+				const floor = this.floorOf(peer.device) ?? NO_FLOOR;
+				return month && (month.first === undefined || month.first >= floor) ? month.count : undefined;
 			},
 			// The account first, then the newest months: a new device fills its chats newest first.
 			priority: (topic) => monthTopicRange(topic)?.start ?? Number.MAX_SAFE_INTEGER,

@@ -8,11 +8,12 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
+import { documentState, lacks, type DocumentState } from '../storage/state';
 import type { DocumentStore, StoredTopic } from '../storage/types';
 import type { VerifiedPeer } from '../transport/peer-session';
 import type { PeerId } from '../transport/types';
 import { Emitter } from '../util/emitter';
-import { MESSAGE_TOPICS, readSyncMessage, writeSync, writeTopics } from './protocol';
+import { MAX_STATE_VECTOR_BYTES, MESSAGE_TOPICS, readSyncMessage, writeSync, writeTopics, type AnnouncedTopic, type TopicToAnnounce } from './protocol';
 
 /** What the engine needs of a channel: verified peers and sealed messages. */
 export interface SyncChannel {
@@ -49,12 +50,17 @@ export interface SyncEngineOptions {
 	 */
 	acceptUpdate?: (topic: string, update: Uint8Array, from: VerifiedPeer | undefined, doc: Y.Doc) => boolean;
 	/**
-	 * Every topic this device holds, opened or not: what it offers a peer it meets (opening each
-	 * then). Without it, the open documents.
+	 * Every topic this device holds, opened or not: what it offers a peer it meets, with the state
+	 * its store keeps (a topic with nothing stored is not offered). Without it, the open documents.
 	 */
 	knownTopics?: () => string[];
 	/** How many messages `doc` holds for `peer`: a history sync's progress counts these. */
 	weigh?: (peer: VerifiedPeer, topic: string, doc: Y.Doc) => number;
+	/**
+	 * The same count from the topic's stored description (`describe`), when that tells it exactly;
+	 * undefined to open the document and `weigh` it.
+	 */
+	weighStored?: (peer: VerifiedPeer, topic: string, description: unknown) => number | undefined;
 	/** Which topics go first: the highest first (newest history first). */
 	priority?: (topic: string) => number;
 	/** What the store keeps beside `topic`'s document with every save (plain data), read back by `stored`. */
@@ -71,6 +77,15 @@ export interface SyncProgress {
 
 /** Documents opened together before yielding to the rest of the page. */
 const OPEN_BATCH = 50;
+
+/**
+ * How many topics a peer (by device) may make this device open that it did not hold, by
+ * announcing them or sending for them: an account's year of history is far less. Past it, what
+ * the peer names is refused (and counted): a listed device cannot make this one open a document
+ * for every name it invents. What was held before does not count, so a sync cut short by the
+ * bound goes on at the next meeting.
+ */
+export const MAX_NEW_TOPICS_PER_PEER = 5_000;
 
 export type SyncEngineEvents = {
 	/** A document was opened, by this device or because a peer offered it. */
@@ -105,13 +120,24 @@ export function encodeIntegrated(doc: Y.Doc, stateVector?: Uint8Array): Uint8Arr
 	}
 }
 
+/** A state as `lacks` compares it; a state vector that cannot be read counts as holding nothing. */
+function decodeState(state: DocumentState): { vector: Map<number, number>; deletions: Uint8Array } {
+	try {
+		return { vector: Y.decodeStateVector(state.stateVector), deletions: state.deletions };
+	} catch {
+		return { vector: new Map(), deletions: state.deletions };
+	}
+}
+
 /** The origin of updates that arrived through the mailbox rather than from a peer. */
 export const FROM_MAILBOX = Symbol('mailbox');
 
 interface PeerProgress {
 	verified: VerifiedPeer;
-	/** What the peer announced, with each topic's weight. */
+	/** What the peer announced, with each topic's weight (those this device lacked nothing of count as answered). */
 	announced?: Map<string, number>;
+	/** What this device announced to the peer: the peer may ask for these. */
+	offered: Set<string>;
 	answered: Set<string>;
 	received: number;
 	synced: boolean;
@@ -144,6 +170,10 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	private readonly attachments = new Set<Attachment>();
 	/** Messages dropped because they were malformed or named a topic this device refuses. */
 	rejectedMessages = 0;
+	/** Topics a peer named past MAX_NEW_TOPICS_PER_PEER, not opened. */
+	refusedTopics = 0;
+	/** Per device: the topics it made this device open that it did not hold. */
+	private readonly openedFor = new Map<string, Set<string>>();
 
 	private readonly acceptTopic: (topic: string) => boolean;
 	private readonly acceptUpdate: NonNullable<SyncEngineOptions['acceptUpdate']>;
@@ -300,36 +330,120 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	private greet(attachment: Attachment, verified: VerifiedPeer): void {
 		if (!this.attachments.has(attachment)) return;
 		const peer = verified.peer;
-		const progress: PeerProgress = { verified, answered: new Set(), received: 0, synced: false };
+		const progress: PeerProgress = { verified, offered: new Set(), answered: new Set(), received: 0, synced: false };
 		attachment.progress.set(peer, progress);
 		this.emit('peers-changed', this.peers);
 		void this.offer(attachment, progress);
 	}
 
+	/** What the store holds; nothing when it cannot say (each topic is then opened to see). */
+	private async storedOrNothing(): Promise<Map<string, StoredTopic>> {
+		try {
+			return await this.store.summaries();
+		} catch (error) {
+			console.error('Samen: the stored topics could not be read; opening each to see', error);
+			return new Map();
+		}
+	}
+
+	/** A held topic's state: the open document's own, else as stored; undefined when neither says. */
+	private stateOf(topic: string, stored: Map<string, StoredTopic>): DocumentState | undefined {
+		const doc = this.docs.get(topic);
+		if (doc) return documentState(doc);
+		const saved = stored.get(topic);
+		return saved?.deletions ? { stateVector: saved.stateVector, deletions: saved.deletions } : undefined;
+	}
+
 	/**
-	 * Announces every topic shared with the peer, with its weight, then asks for what the peer has
-	 * of each (step 1). Documents not open yet are opened a batch at a time, yielding in between.
+	 * Announces every topic shared with the peer that this device holds, with its weight and its
+	 * state as stored, opening only the documents an announcement needs: an excerpt's weight, or a
+	 * state or weight the store cannot tell. Those are opened a batch at a time, yielding in between.
 	 */
 	private async offer(attachment: Attachment, progress: PeerProgress): Promise<void> {
 		const { verified } = progress;
-		// A document opened from here on asks every peer itself (in `load`); those open already are asked below.
-		const open = new Set(this.topics);
-		const known = new Set([...(this.options.knownTopics?.() ?? []), ...open]);
-		const shared = this.ordered([...known].filter((topic) => attachment.share(verified, topic) !== false));
-		for (let start = 0; start < shared.length; start += OPEN_BATCH) {
-			await Promise.all(shared.slice(start, start + OPEN_BATCH).map((topic) => this.open(topic)));
-			if (start + OPEN_BATCH < shared.length) await new Promise((resolve) => setTimeout(resolve, 0));
+		const stored = await this.storedOrNothing();
+		const known = new Set([...(this.options.knownTopics?.() ?? []), ...this.docs.keys()]);
+		const shared = this.ordered([...known].filter((topic) => gives(attachment.share(verified, topic))));
+		const weighStored = (topic: string) => this.options.weighStored?.(verified, topic, stored.get(topic)?.description);
+		const needed = shared.filter((topic) => {
+			if (this.docs.has(topic) || !stored.has(topic)) return false;
+			return typeof attachment.share(verified, topic) === 'object' || !stored.get(topic)!.deletions || (!!this.options.weigh && weighStored(topic) === undefined);
+		});
+		for (let start = 0; start < needed.length; start += OPEN_BATCH) {
+			await Promise.all(needed.slice(start, start + OPEN_BATCH).map((topic) => this.open(topic)));
+			if (start + OPEN_BATCH < needed.length) await new Promise((resolve) => setTimeout(resolve, 0));
 		}
 		// The peer may have gone, or the channel been detached, meanwhile.
 		if (attachment.progress.get(verified.peer) !== progress) return;
-		// Asked again now that the documents are open: the device list may have changed meanwhile.
-		const shares = shared.map((topic) => ({ topic, doc: this.docs.get(topic), share: attachment.share(verified, topic) }));
-		const announced = [];
-		for (const { topic, doc, share } of shares) {
-			if (doc && gives(share)) announced.push({ topic, weight: this.options.weigh?.(verified, topic, doc) ?? 0 });
+		const announced: TopicToAnnounce[] = [];
+		for (const topic of shared) {
+			// Asked again: the device list may have changed meanwhile.
+			const share = attachment.share(verified, topic);
+			const doc = this.docs.get(topic);
+			if (!gives(share) || (!doc && !stored.has(topic))) continue;
+			const weight = (doc ? this.options.weigh?.(verified, topic, doc) : weighStored(topic)) ?? 0;
+			// An excerpt's state is not the document's: the peer asks for it, whatever it holds.
+			const state = typeof share === 'object' ? undefined : this.stateOf(topic, stored);
+			const fits = state && state.stateVector.length <= MAX_STATE_VECTOR_BYTES;
+			announced.push({ topic, weight, state: fits ? state : undefined });
+			progress.offered.add(topic);
 		}
 		attachment.channel.send(verified.peer, writeTopics(announced));
-		for (const { topic, doc, share } of shares) if (doc && open.has(topic) && share !== false) this.sendStep1(attachment, verified.peer, topic, doc);
+	}
+
+	/**
+	 * Takes in what a peer announced: the topics this device lacks something of are asked for
+	 * (opened, which asks), newest first; the others count as answered at once. A topic this device
+	 * did not hold counts against the peer's MAX_NEW_TOPICS_PER_PEER.
+	 */
+	private async consider(attachment: Attachment, progress: PeerProgress, topics: AnnouncedTopic[]): Promise<void> {
+		const stored = await this.storedOrNothing();
+		const { verified } = progress;
+		if (attachment.progress.get(verified.peer) !== progress) return;
+		const announced = new Map<string, number>();
+		const wanted: string[] = [];
+		for (const { topic, weight, state } of topics) {
+			if (!this.acceptTopic(topic) || attachment.share(verified, topic) === false) {
+				// Offered outside what this device takes (its history window): refused, never asked for.
+				this.rejectedMessages++;
+				continue;
+			}
+			const ours = this.stateOf(topic, stored);
+			if (state && ours && !lacks(decodeState(ours), state)) {
+				announced.set(topic, weight);
+				if (!progress.answered.has(topic)) {
+					progress.answered.add(topic);
+					progress.received += weight;
+				}
+				continue;
+			}
+			const held = this.docs.has(topic) || this.opening.has(topic) || stored.has(topic);
+			if (!held && !this.mayOpenFor(verified, topic)) continue;
+			announced.set(topic, weight);
+			wanted.push(topic);
+		}
+		progress.announced = announced;
+		for (const topic of this.ordered(wanted)) {
+			const doc = this.docs.get(topic);
+			// A document opened now asks every peer itself (in `load`).
+			if (doc) this.sendStep1(attachment, verified.peer, topic, doc);
+			else void this.open(topic);
+		}
+		this.checkSynced(progress);
+		if (!progress.synced) this.emit('progress', undefined);
+	}
+
+	/** Whether `peer` may make this device open `topic`, which it does not hold; counts it if so. */
+	private mayOpenFor(peer: VerifiedPeer, topic: string): boolean {
+		let opened = this.openedFor.get(peer.device);
+		if (!opened) this.openedFor.set(peer.device, (opened = new Set()));
+		if (opened.has(topic)) return true;
+		if (opened.size >= MAX_NEW_TOPICS_PER_PEER) {
+			this.refusedTopics++;
+			return false;
+		}
+		opened.add(topic);
+		return true;
 	}
 
 	private sendStep1(attachment: Attachment, peer: PeerId, topic: string, doc: Y.Doc): void {
@@ -351,17 +465,14 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		if (!progress) return;
 		const allowed = (topic: string) => this.acceptTopic(topic) && attachment.share(progress.verified, topic) !== false;
 		if (message.type === MESSAGE_TOPICS) {
-			progress.announced = new Map(message.topics.filter(({ topic }) => allowed(topic)).map(({ topic, weight }) => [topic, weight]));
-			// A topic this device opens now asks the peer for it (step 1, in `load`): newest first.
-			for (const topic of this.ordered(progress.announced.keys())) void this.open(topic);
-			this.checkSynced(progress);
+			void this.consider(attachment, progress, message.topics);
 			return;
 		}
-		if (!allowed(message.topic)) {
+		const topic = message.topic;
+		if (!allowed(topic)) {
 			this.rejectedMessages++;
 			return;
 		}
-		const doc = await this.open(message.topic);
 		let step: { kind: number; payload: Uint8Array };
 		try {
 			const decoder = decoding.createDecoder(message.body);
@@ -370,9 +481,18 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			this.rejectedMessages++;
 			return;
 		}
+		const kinds: number[] = [syncProtocol.messageYjsSyncStep1, syncProtocol.messageYjsSyncStep2, syncProtocol.messageYjsUpdate];
+		if (!kinds.includes(step.kind)) {
+			this.rejectedMessages++;
+			return;
+		}
+		const share = attachment.share(progress.verified, topic);
+		// A question about a topic this device does not give is not answered, and opens nothing.
+		if (step.kind === syncProtocol.messageYjsSyncStep1 && !gives(share)) return;
+		const held = this.docs.has(topic) || this.opening.has(topic) || progress.offered.has(topic);
+		if (!held && !this.mayOpenFor(progress.verified, topic)) return;
+		const doc = await this.open(topic);
 		if (step.kind === syncProtocol.messageYjsSyncStep1) {
-			const share = attachment.share(progress.verified, message.topic);
-			if (!gives(share)) return;
 			let answer: Uint8Array;
 			try {
 				answer = typeof share === 'object' ? share.excerpt(doc) : encodeIntegrated(doc, step.payload);
@@ -380,20 +500,16 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 				this.rejectedMessages++;
 				return;
 			}
-			attachment.channel.send(peer, writeSync(message.topic, (e) => {
+			attachment.channel.send(peer, writeSync(topic, (e) => {
 				encoding.writeVarUint(e, syncProtocol.messageYjsSyncStep2);
 				encoding.writeVarUint8Array(e, answer);
 			}));
 			return;
 		}
-		if (step.kind !== syncProtocol.messageYjsSyncStep2 && step.kind !== syncProtocol.messageYjsUpdate) {
-			this.rejectedMessages++;
-			return;
-		}
-		if (!this.acceptUpdate(message.topic, step.payload, progress.verified, doc)) {
+		if (!this.acceptUpdate(topic, step.payload, progress.verified, doc)) {
 			// Refused for good (history outside this device's window): the rest of the sync goes on.
 			this.rejectedMessages++;
-			if (step.kind === syncProtocol.messageYjsSyncStep2) this.answered(progress, message.topic);
+			if (step.kind === syncProtocol.messageYjsSyncStep2) this.answered(progress, topic);
 			return;
 		}
 		// Applied here rather than by y-protocols, which logs what Yjs refuses and carries on as if
@@ -404,7 +520,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			this.rejectedMessages++;
 			return;
 		}
-		if (step.kind === syncProtocol.messageYjsSyncStep2) this.answered(progress, message.topic);
+		if (step.kind === syncProtocol.messageYjsSyncStep2) this.answered(progress, topic);
 	}
 
 	private answered(progress: PeerProgress, topic: string): void {
