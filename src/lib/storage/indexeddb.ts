@@ -26,7 +26,7 @@ import * as idb from 'lib0/indexeddb';
 import * as Y from 'yjs';
 import { isQuotaError, StorageError, type StorageErrorHandler } from './errors';
 import { documentState } from './state';
-import type { DocumentStore, KeyValueStore, StoredTopic } from './types';
+import { applyChanging, type DocumentStore, type KeyValueStore, type StoredTopic } from './types';
 
 export { StorageError } from './errors';
 
@@ -182,6 +182,22 @@ export class IndexedDbDocumentStore implements DocumentStore {
 		return EMPTY_STATE_VECTOR.slice();
 	}
 
+	applyUpdate(topic: string, doc: Y.Doc, update: Uint8Array, origin: unknown): boolean {
+		const binding = this.bindings.get(topic);
+		if (binding?.doc !== doc) return applyChanging(doc, update, origin);
+		doc.off('update', binding.listener);
+		let changed = false;
+		try {
+			changed = applyChanging(doc, update, origin);
+		} finally {
+			doc.on('update', binding.listener);
+			// Saved as it came (Yjs may have applied part of an update it then refused).
+			if (changed && binding.loaded) this.saveLater(binding, update);
+			else if (changed) binding.pending.push(update);
+		}
+		return changed;
+	}
+
 	async summaries(): Promise<Map<string, StoredTopic>> {
 		const db = await this.db();
 		const tx = db.transaction(TOPICS, 'readonly');
@@ -325,8 +341,11 @@ export class IndexedDbDocumentStore implements DocumentStore {
 				const { stateVector, deletions } = documentState(binding.doc);
 				const description = binding.describe?.(binding.doc);
 				if (this.shouldCompact(binding, rows, rowBytes)) {
-					// The document holds every row this store knows of, and every pending change.
-					const snapshot = Y.encodeStateAsUpdate(binding.doc);
+					// The document holds every row this store knows of, and every pending change. A topic
+					// with nothing saved yet and one change (a peer's history arriving) has that change
+					// as its whole state: it is the snapshot as it is, not encoded again.
+					const first = binding.snapshotBytes === 0 && binding.rows.length === 0 && binding.damaged.length === 0 && changes.length === 1;
+					const snapshot = first ? changes[0]! : Y.encodeStateAsUpdate(binding.doc);
 					const gone = [...binding.rows, ...binding.damaged];
 					snapshots.put(snapshot, binding.topic);
 					for (const key of gone) updates.delete(key);

@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { documentState } from './state';
-import type { DocumentStore, KeyValueStore, StoredTopic } from './types';
+import { applyChanging, type DocumentStore, type KeyValueStore, type StoredTopic } from './types';
 
 /** Survives a device "restart" in tests when the same instance is handed to the new device. */
 export class MemoryDocumentStore implements DocumentStore {
@@ -22,6 +22,20 @@ export class MemoryDocumentStore implements DocumentStore {
 		};
 		doc.on('update', listener);
 		this.bound.set(topic, [...(this.bound.get(topic) ?? []), { doc, listener }]);
+	}
+
+	applyUpdate(topic: string, doc: Y.Doc, update: Uint8Array, origin: unknown): boolean {
+		const binding = this.bound.get(topic)?.find((bound) => bound.doc === doc);
+		if (!binding) return applyChanging(doc, update, origin);
+		doc.off('update', binding.listener);
+		let changed = false;
+		try {
+			changed = applyChanging(doc, update, origin);
+		} finally {
+			doc.on('update', binding.listener);
+			if (changed) this.save(topic, update);
+		}
+		return changed;
 	}
 
 	private save(topic: string, update: Uint8Array): void {

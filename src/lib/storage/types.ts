@@ -2,7 +2,7 @@
  * Storage as the core sees it. Adapters: IndexedDB in the browser (and in Node over
  * fake-indexeddb), plain memory for tests.
  */
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 
 /** What a store keeps of a saved topic beside its document, read without loading it. */
 export interface StoredTopic {
@@ -22,6 +22,13 @@ export interface DocumentStore {
 	 * every save the store keeps `describe(doc)` (plain data) beside the document, for `summaries`.
 	 */
 	bind(topic: string, doc: Y.Doc, describe?: (doc: Y.Doc) => unknown): Promise<void>;
+	/**
+	 * Applies `update` to `doc`, bound to `topic`, with `origin`, and saves it as it came: Yjs does
+	 * not encode the change again for the store (with no other 'update' listener on `doc`, applying a
+	 * peer's large update costs one decoding). True when the document changed. Throws what
+	 * `Y.applyUpdate` throws.
+	 */
+	applyUpdate(topic: string, doc: Y.Doc, update: Uint8Array, origin: unknown): boolean;
 	/** Every topic that has something saved, with its state and description, in one read. */
 	summaries(): Promise<Map<string, StoredTopic>>;
 	/** The topics that have something saved, without loading them. */
@@ -46,4 +53,19 @@ export interface KeyValueStore {
 	set<T>(key: string, value: T): Promise<void>;
 	delete(key: string): Promise<void>;
 	clear(): Promise<void>;
+}
+
+/** Applies `update` to `doc` with `origin`; true when it changed the document. */
+export function applyChanging(doc: Y.Doc, update: Uint8Array, origin: unknown): boolean {
+	let changed = false;
+	const observe = (transaction: Y.Transaction) => {
+		changed ||= transaction.deleteSet.clients.size > 0 || transaction.afterState.size !== transaction.beforeState.size || [...transaction.afterState].some(([client, clock]) => transaction.beforeState.get(client) !== clock);
+	};
+	doc.on('afterTransaction', observe);
+	try {
+		Y.applyUpdate(doc, update, origin);
+	} finally {
+		doc.off('afterTransaction', observe);
+	}
+	return changed;
 }

@@ -167,6 +167,8 @@ interface PeerOrigin {
 export class SyncEngine extends Emitter<SyncEngineEvents> {
 	private readonly docs = new Map<string, Y.Doc>();
 	private readonly opening = new Map<string, Promise<Y.Doc>>();
+	/** Each open document's 'update' listener. */
+	private readonly updateListeners = new WeakMap<Y.Doc, (update: Uint8Array, origin: unknown) => void>();
 	private readonly attachments = new Set<Attachment>();
 	/** Messages dropped because they were malformed or named a topic this device refuses. */
 	rejectedMessages = 0;
@@ -290,27 +292,56 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		const doc = new Y.Doc({ gc: false, guid: topic });
 		const describe = this.options.describe;
 		await this.store.bind(topic, doc, describe && ((saved) => describe(topic, saved)));
-		doc.on('update', (update: Uint8Array, origin: unknown) => {
-			const from = origin as PeerOrigin | undefined;
-			for (const attachment of this.attachments) {
-				for (const peer of attachment.progress.keys()) {
-					if (from?.attachment === attachment && from.peer === peer) continue;
-					// An excerpt is not kept up to date: only a document shared whole is.
-					if (attachment.sharing(peer, topic) !== true) continue;
-					attachment.channel.send(peer, writeSync(topic, (e) => syncProtocol.writeUpdate(e, update)));
-				}
-			}
+		const listener = (update: Uint8Array, origin: unknown) => {
+			this.forward(topic, origin, () => update);
 			// Changes made here carry no origin; a peer's carry a PeerOrigin, the mailbox's FROM_MAILBOX.
 			const local = origin === null || origin === undefined;
 			this.emit('changed', { topic, local });
 			if (local) this.emit('local-update', { topic, update });
-		});
+		};
+		doc.on('update', listener);
+		this.updateListeners.set(doc, listener);
 		this.docs.set(topic, doc);
 		this.emit('topic-opened', topic);
 		for (const attachment of this.attachments) {
 			for (const peer of attachment.progress.keys()) if (attachment.sharing(peer, topic) !== false) this.sendStep1(attachment, peer, topic, doc);
 		}
 		return doc;
+	}
+
+	/** Sends a change of `topic` to every peer that has the document whole, but the one it came from. */
+	private forward(topic: string, origin: unknown, update: () => Uint8Array): void {
+		const from = origin as PeerOrigin | undefined;
+		let encoded: Uint8Array | undefined;
+		for (const attachment of this.attachments) {
+			for (const peer of attachment.progress.keys()) {
+				if (from?.attachment === attachment && from.peer === peer) continue;
+				// An excerpt is not kept up to date: only a document shared whole is.
+				if (attachment.sharing(peer, topic) !== true) continue;
+				encoded ??= writeSync(topic, (e) => syncProtocol.writeUpdate(e, update()));
+				attachment.channel.send(peer, encoded);
+			}
+		}
+	}
+
+	/**
+	 * Applies a peer's update through the store, with this engine's 'update' listener off: Yjs then
+	 * encodes nothing again (a history sync is mostly large step 2s). What the listener would do is
+	 * done here: other peers that have the document whole get what changed, and `changed` is said.
+	 */
+	private applyFromPeer(topic: string, doc: Y.Doc, update: Uint8Array, origin: PeerOrigin): void {
+		const listener = this.updateListeners.get(doc);
+		const before = Y.encodeStateVector(doc);
+		if (listener) doc.off('update', listener);
+		let changed: boolean;
+		try {
+			changed = this.store.applyUpdate(topic, doc, update, origin);
+		} finally {
+			if (listener) doc.on('update', listener);
+		}
+		if (!changed) return;
+		this.forward(topic, origin, () => encodeIntegrated(doc, before));
+		this.emit('changed', { topic, local: false });
 	}
 
 	/** Applies an update that did not come over a channel (the mailbox); false if it is not valid. */
@@ -515,7 +546,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		// Applied here rather than by y-protocols, which logs what Yjs refuses and carries on as if
 		// it had applied: a refused update is counted, and a step 2 that did not apply answers nothing.
 		try {
-			Y.applyUpdate(doc, step.payload, { attachment, peer } satisfies PeerOrigin);
+			this.applyFromPeer(topic, doc, step.payload, { attachment, peer });
 		} catch {
 			this.rejectedMessages++;
 			return;
