@@ -166,6 +166,26 @@ export function runDocumentStoreConformance(name: string, setup: StorageSetup): 
 				expect(after.deletions!.length).toBe(DELETIONS_DIGEST_BYTES);
 			});
 
+			it('applies a peer’s update through the store, saves it, and says whether it changed anything', async () => {
+				const harness = await device();
+				const theirs = new Y.Doc();
+				for (let i = 0; i < 50; i++) theirs.getMap('messages').set(`m${i}`, { text: `message ${i}` });
+				const update = Y.encodeStateAsUpdate(theirs);
+				const store = harness.documents();
+				const doc = new Y.Doc();
+				await store.bind('chat', doc);
+				expect(store.applyUpdate('chat', doc, update, 'peer')).toBe(true);
+				expect(store.applyUpdate('chat', doc, update, 'peer')).toBe(false);
+				await store.flush();
+				// Saved as it came, once.
+				expect((await store.sizes()).get('chat')).toBe(update.byteLength);
+				doc.getMap('messages').set('mine', { text: 'written here' });
+				await store.close();
+				const [reloaded] = await session(harness, ['chat']);
+				expect(reloaded!.getMap('messages').size).toBe(51);
+				expect((await harness.documents().summaries()).get('chat')!.stateVector).toEqual(Y.encodeStateVector(reloaded!));
+			});
+
 			it('counts the bytes saved per topic, more for a bigger document', async () => {
 				const harness = await device();
 				await session(harness, ['small', 'big'], ([small, big]) => {
