@@ -9,16 +9,21 @@ export class MemoryDocumentStore implements DocumentStore {
 	private readonly bound = new Map<string, { doc: Y.Doc; listener: (update: Uint8Array, origin: unknown) => void }[]>();
 
 	private readonly describers = new Map<string, (doc: Y.Doc) => unknown>();
+	/** Each topic's summary as of its last save, made when asked for (or when its document is let go). */
+	private readonly records = new Map<string, StoredTopic>();
+	/** Topics saved since their summary was made, with the document that holds what is saved. */
+	private readonly stale = new Map<string, Y.Doc>();
 
 	async bind(topic: string, doc: Y.Doc, describe?: (doc: Y.Doc) => unknown): Promise<void> {
 		if (describe) this.describers.set(topic, describe);
 		else this.describers.delete(topic);
 		const updates = this.saved.get(topic);
-		if (doc.store.clients.size > 0) this.save(topic, Y.encodeStateAsUpdate(doc));
+		if (doc.store.clients.size > 0) this.save(topic, Y.encodeStateAsUpdate(doc), doc);
 		// Each in turn in one transaction: faster than merging first (bench/storage.ts).
 		if (updates && updates.length > 0) Y.transact(doc, () => updates.forEach((update) => Y.applyUpdate(doc, update, this)), this);
+		if (this.stale.has(topic)) this.stale.set(topic, doc);
 		const listener = (update: Uint8Array, origin: unknown) => {
-			if (origin !== this) this.save(topic, update);
+			if (origin !== this) this.save(topic, update, doc);
 		};
 		doc.on('update', listener);
 		this.bound.set(topic, [...(this.bound.get(topic) ?? []), { doc, listener }]);
@@ -33,15 +38,25 @@ export class MemoryDocumentStore implements DocumentStore {
 			changed = applyChanging(doc, update, origin);
 		} finally {
 			doc.on('update', binding.listener);
-			if (changed) this.save(topic, update);
+			if (changed) this.save(topic, update, doc);
 		}
 		return changed;
 	}
 
-	private save(topic: string, update: Uint8Array): void {
+	private save(topic: string, update: Uint8Array, doc: Y.Doc): void {
 		const updates = this.saved.get(topic) ?? [];
 		updates.push(update);
 		this.saved.set(topic, updates);
+		this.stale.set(topic, doc);
+	}
+
+	/** Makes the summaries of the topics saved since theirs were made, from their documents. */
+	private summarise(): void {
+		for (const [topic, doc] of this.stale) {
+			const bytes = (this.saved.get(topic) ?? []).reduce((sum, update) => sum + update.byteLength, 0);
+			this.records.set(topic, { ...documentState(doc), bytes, description: this.describers.get(topic)?.(doc) });
+		}
+		this.stale.clear();
 	}
 
 	async topics(): Promise<string[]> {
@@ -63,15 +78,8 @@ export class MemoryDocumentStore implements DocumentStore {
 	}
 
 	async summaries(): Promise<Map<string, StoredTopic>> {
-		const summaries = new Map<string, StoredTopic>();
-		for (const [topic, updates] of this.saved) {
-			const doc = this.rebuilt(topic);
-			const { stateVector, deletions } = documentState(doc);
-			const bytes = updates.reduce((sum, update) => sum + update.byteLength, 0);
-			summaries.set(topic, { stateVector, deletions, bytes, description: this.describers.get(topic)?.(doc) });
-			doc.destroy();
-		}
-		return summaries;
+		this.summarise();
+		return new Map(this.records);
 	}
 
 	async sizes(): Promise<Map<string, number>> {
@@ -83,6 +91,8 @@ export class MemoryDocumentStore implements DocumentStore {
 		this.bound.delete(topic);
 		this.saved.delete(topic);
 		this.describers.delete(topic);
+		this.records.delete(topic);
+		this.stale.delete(topic);
 	}
 
 	async flush(): Promise<void> {}
@@ -91,9 +101,13 @@ export class MemoryDocumentStore implements DocumentStore {
 		await this.close();
 		this.saved.clear();
 		this.describers.clear();
+		this.records.clear();
+		this.stale.clear();
 	}
 
 	async close(): Promise<void> {
+		// Summaries are made before the documents go: they are what is saved.
+		this.summarise();
 		for (const bindings of this.bound.values()) for (const { doc, listener } of bindings) doc.off('update', listener);
 		this.bound.clear();
 	}
