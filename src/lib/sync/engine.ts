@@ -167,6 +167,9 @@ interface PeerOrigin {
 export class SyncEngine extends Emitter<SyncEngineEvents> {
 	private readonly docs = new Map<string, Y.Doc>();
 	private readonly opening = new Map<string, Promise<Y.Doc>>();
+	/** Topics peers asked about that are not open yet: opened OPEN_BATCH at a time (`openBatched`). */
+	private readonly batch: { topic: string; resolve: (doc: Y.Doc) => void; reject: (error: unknown) => void }[] = [];
+	private batchTimer?: ReturnType<typeof setTimeout>;
 	/** Each open document's 'update' listener. */
 	private readonly updateListeners = new WeakMap<Y.Doc, (update: Uint8Array, origin: unknown) => void>();
 	private readonly attachments = new Set<Attachment>();
@@ -268,6 +271,25 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		return this.store.summaries();
 	}
 
+	/**
+	 * Opens `topic` for a peer's message. Messages arrive one task each; the topics they name are
+	 * gathered and opened OPEN_BATCH at a time, so that storage reads them together (one read
+	 * each batch) rather than one read per message.
+	 */
+	private openBatched(topic: string): Promise<Y.Doc> {
+		if (this.docs.has(topic) || this.opening.has(topic)) return this.open(topic);
+		return new Promise((resolve, reject) => {
+			this.batch.push({ topic, resolve, reject });
+			this.batchTimer ??= setTimeout(() => this.openBatch(), 0);
+		});
+	}
+
+	private openBatch(): void {
+		this.batchTimer = undefined;
+		for (const { topic, resolve, reject } of this.batch.splice(0, OPEN_BATCH)) this.open(topic).then(resolve, reject);
+		if (this.batch.length > 0) this.batchTimer = setTimeout(() => this.openBatch(), 0);
+	}
+
 	/** Closes `topic`'s document and deletes what is stored of it on this device. */
 	async forget(topic: string): Promise<void> {
 		const opening = this.opening.get(topic);
@@ -279,6 +301,9 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 
 	async close(): Promise<void> {
 		this.detach();
+		// Messages waiting for their topics to open are not handled any more.
+		clearTimeout(this.batchTimer);
+		this.batch.length = 0;
 		await Promise.allSettled(this.opening.values());
 		for (const doc of this.docs.values()) doc.destroy();
 		this.docs.clear();
@@ -522,7 +547,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		if (step.kind === syncProtocol.messageYjsSyncStep1 && !gives(share)) return;
 		const held = this.docs.has(topic) || this.opening.has(topic) || progress.offered.has(topic);
 		if (!held && !this.mayOpenFor(progress.verified, topic)) return;
-		const doc = await this.open(topic);
+		const doc = await this.openBatched(topic);
 		if (step.kind === syncProtocol.messageYjsSyncStep1) {
 			let answer: Uint8Array;
 			try {
