@@ -10,7 +10,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { DELETIONS_DIGEST_BYTES, documentState } from '../../src/lib/storage/state';
-import type { DocumentStore, KeyValueStore } from '../../src/lib/storage/types';
+import { hasPending, type DocumentStore, type KeyValueStore } from '../../src/lib/storage/types';
 
 export interface StorageHarness {
 	documents(): DocumentStore;
@@ -184,6 +184,42 @@ export function runDocumentStoreConformance(name: string, setup: StorageSetup): 
 				const [reloaded] = await session(harness, ['chat']);
 				expect(reloaded!.getMap('messages').size).toBe(51);
 				expect((await harness.documents().summaries()).get('chat')!.stateVector).toEqual(Y.encodeStateVector(reloaded!));
+			});
+
+			it('gives what is saved as it was saved, for topics not bound and holding nothing Yjs could not integrate', async () => {
+				const harness = await device();
+				// A change whose dependency never arrived: Yjs keeps it pending.
+				const source = new Y.Doc();
+				source.getMap('m').set('first', 1);
+				const before = Y.encodeStateVector(source);
+				source.getMap('m').set('second', 2);
+				const dangling = Y.encodeStateAsUpdate(source, before);
+				const store = harness.documents();
+				const [whole, partial, open] = [new Y.Doc(), new Y.Doc(), new Y.Doc()];
+				await store.bind('whole', whole);
+				await store.bind('partial', partial);
+				await store.bind('open', open);
+				whole.getMap('m').set('a', 1);
+				whole.getMap('m').set('b', 2);
+				partial.getMap('m').set('a', 1);
+				store.applyUpdate('partial', partial, dangling, 'peer');
+				open.getMap('m').set('a', 1);
+				await store.close();
+				const again = harness.documents();
+				await again.bind('open', new Y.Doc());
+				const saved = await again.savedAsIs(['whole', 'partial', 'open', 'never']);
+				// Not what is open here, nor what was never saved.
+				expect(saved.has('whole')).toBe(true);
+				expect(saved.has('open') || saved.has('never')).toBe(false);
+				const rebuild = (updates: Uint8Array[]) => {
+					const doc = new Y.Doc();
+					for (const update of updates) Y.applyUpdate(doc, update);
+					return doc;
+				};
+				expect(rebuild(saved.get('whole')!).getMap('m').toJSON()).toEqual({ a: 1, b: 2 });
+				// Whatever is given as saved holds nothing pending (a store that kept the pending change gives none).
+				for (const updates of saved.values()) expect(hasPending(rebuild(updates))).toBe(false);
+				await again.close();
 			});
 
 			it('counts the bytes saved per topic, more for a bigger document', async () => {

@@ -114,6 +114,24 @@ describe('meeting a peer', () => {
 	});
 });
 
+describe('a new device', () => {
+	it('is answered from storage as saved: the device that has the history opens none of its documents', async () => {
+		const first = await storeWith(MONTHS, (topic, doc) => {
+			// Two changes each: a snapshot and a change, or two changes, as each store keeps them.
+			doc.getMap('messages').set(`${topic}-1`, { text: `${topic} one` });
+			doc.getMap('messages').set(`${topic}-2`, { text: `${topic} two` });
+		});
+		const a = await device(first);
+		const b = await device(new MemoryDocumentStore());
+		const [sideA, sideB] = connection();
+		a.engine.attach(sideA, () => true);
+		b.engine.attach(sideB, () => true);
+		await b.synced;
+		expect(a.engine.topics).toEqual([]);
+		for (const topic of MONTHS) expect(b.engine.doc(topic)!.getMap('messages').toJSON()).toEqual({ [`${topic}-1`]: { text: `${topic} one` }, [`${topic}-2`]: { text: `${topic} two` } });
+	});
+});
+
 describe('a listed device that announces topics it invents', () => {
 	it(`makes this device open at most ${MAX_NEW_TOPICS_PER_PEER} documents it did not hold; the real ones still sync`, async () => {
 		const store = await storeWith([]);

@@ -26,7 +26,7 @@ import * as idb from 'lib0/indexeddb';
 import * as Y from 'yjs';
 import { isQuotaError, StorageError, type StorageErrorHandler } from './errors';
 import { documentState } from './state';
-import { applyChanging, type DocumentStore, type KeyValueStore, type StoredTopic } from './types';
+import { applyChanging, hasPending, type DocumentStore, type KeyValueStore, type StoredTopic } from './types';
 
 export { StorageError } from './errors';
 
@@ -51,6 +51,8 @@ interface TopicRecord {
 	stateVector: Uint8Array;
 	/** Absent in records written before it was kept. */
 	deletions?: Uint8Array;
+	/** The document held nothing Yjs could not integrate when this was saved (absent: unknown). */
+	integrated?: boolean;
 	description?: unknown;
 	snapshotBytes: number;
 	updateBytes: number;
@@ -187,15 +189,44 @@ export class IndexedDbDocumentStore implements DocumentStore {
 		if (binding?.doc !== doc) return applyChanging(doc, update, origin);
 		doc.off('update', binding.listener);
 		let changed = false;
+		let applied = false;
 		try {
-			changed = applyChanging(doc, update, origin);
+			changed = applyChanging(doc, update, origin, (value) => (changed = value));
+			applied = true;
 		} finally {
 			doc.on('update', binding.listener);
-			// Saved as it came (Yjs may have applied part of an update it then refused).
-			if (changed && binding.loaded) this.saveLater(binding, update);
-			else if (changed) binding.pending.push(update);
+			// Saved as it came; an update Yjs refused part of is not: the document's state is.
+			const saved = applied ? update : Y.encodeStateAsUpdate(doc);
+			if (changed && binding.loaded) this.saveLater(binding, saved);
+			else if (changed) binding.pending.push(saved);
 		}
 		return changed;
+	}
+
+	async savedAsIs(topics: string[]): Promise<Map<string, Uint8Array[]>> {
+		const wanted = topics.filter((topic) => !this.bindings.has(topic));
+		const result = new Map<string, Uint8Array[]>();
+		if (wanted.length === 0) return result;
+		const db = await this.db();
+		const tx = db.transaction([SNAPSHOTS, UPDATES, TOPICS], 'readonly');
+		const snapshots = tx.objectStore(SNAPSHOTS);
+		const index = tx.objectStore(UPDATES).index(BY_TOPIC);
+		const read = wanted.map((topic) => ({
+			topic,
+			record: tx.objectStore(TOPICS).get(topic) as IDBRequest<Partial<TopicRecord> | undefined>,
+			snapshot: snapshots.get(topic) as IDBRequest<unknown>,
+			rows: index.getAll(topic) as IDBRequest<Partial<UpdateRow>[]>
+		}));
+		await completion(tx);
+		for (const { topic, record, snapshot, rows } of read) {
+			// Bound meanwhile, saved by a version that did not say, or holding what Yjs could not integrate: not as is.
+			if (this.bindings.has(topic) || record.result?.integrated !== true) continue;
+			const parts = [snapshot.result, ...rows.result.map((row) => row?.update)];
+			const saved = parts.filter((part) => part !== undefined);
+			if (saved.length === 0 || !saved.every(isBytes)) continue;
+			result.set(topic, saved as Uint8Array[]);
+		}
+		return result;
 	}
 
 	async summaries(): Promise<Map<string, StoredTopic>> {
@@ -340,6 +371,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
 				const rowBytes = changes.reduce((sum, update) => sum + update.byteLength, binding.rowBytes);
 				const { stateVector, deletions } = documentState(binding.doc);
 				const description = binding.describe?.(binding.doc);
+				const integrated = !hasPending(binding.doc);
 				if (this.shouldCompact(binding, rows, rowBytes)) {
 					// The document holds every row this store knows of, and every pending change. A topic
 					// with nothing saved yet and one change (a peer's history arriving) has that change
@@ -349,7 +381,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
 					const gone = [...binding.rows, ...binding.damaged];
 					snapshots.put(snapshot, binding.topic);
 					for (const key of gone) updates.delete(key);
-					topics.put({ stateVector, deletions, description, snapshotBytes: snapshot.byteLength, updateBytes: 0, updates: 0 } satisfies TopicRecord, binding.topic);
+					topics.put({ stateVector, deletions, integrated, description, snapshotBytes: snapshot.byteLength, updateBytes: 0, updates: 0 } satisfies TopicRecord, binding.topic);
 					afterwards.push(() => {
 						binding.rows.length = 0;
 						binding.damaged.length = 0;
@@ -362,7 +394,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
 						const added = updates.add({ topic: binding.topic, update } satisfies UpdateRow);
 						added.onsuccess = () => keys.push(added.result as number);
 					}
-					topics.put({ stateVector, deletions, description, snapshotBytes: binding.snapshotBytes, updateBytes: rowBytes, updates: rows } satisfies TopicRecord, binding.topic);
+					topics.put({ stateVector, deletions, integrated, description, snapshotBytes: binding.snapshotBytes, updateBytes: rowBytes, updates: rows } satisfies TopicRecord, binding.topic);
 					afterwards.push(() => {
 						binding.rows.push(...keys);
 						binding.rowBytes = rowBytes;

@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { documentState } from './state';
-import { applyChanging, type DocumentStore, type KeyValueStore, type StoredTopic } from './types';
+import { applyChanging, hasPending, type DocumentStore, type KeyValueStore, type StoredTopic } from './types';
 
 /** Survives a device "restart" in tests when the same instance is handed to the new device. */
 export class MemoryDocumentStore implements DocumentStore {
@@ -13,6 +13,8 @@ export class MemoryDocumentStore implements DocumentStore {
 	private readonly records = new Map<string, StoredTopic>();
 	/** Topics saved since their summary was made, with the document that holds what is saved. */
 	private readonly stale = new Map<string, Y.Doc>();
+	/** Topics whose document, at its last save, held nothing Yjs could not integrate. */
+	private readonly integrated = new Set<string>();
 
 	async bind(topic: string, doc: Y.Doc, describe?: (doc: Y.Doc) => unknown): Promise<void> {
 		if (describe) this.describers.set(topic, describe);
@@ -34,11 +36,14 @@ export class MemoryDocumentStore implements DocumentStore {
 		if (!binding) return applyChanging(doc, update, origin);
 		doc.off('update', binding.listener);
 		let changed = false;
+		let applied = false;
 		try {
-			changed = applyChanging(doc, update, origin);
+			changed = applyChanging(doc, update, origin, (value) => (changed = value));
+			applied = true;
 		} finally {
 			doc.on('update', binding.listener);
-			if (changed) this.save(topic, update, doc);
+			// An update Yjs refused part of is not saved as it came: the document's state is.
+			if (changed) this.save(topic, applied ? update : Y.encodeStateAsUpdate(doc), doc);
 		}
 		return changed;
 	}
@@ -48,6 +53,8 @@ export class MemoryDocumentStore implements DocumentStore {
 		updates.push(update);
 		this.saved.set(topic, updates);
 		this.stale.set(topic, doc);
+		if (hasPending(doc)) this.integrated.delete(topic);
+		else this.integrated.add(topic);
 	}
 
 	/** Makes the summaries of the topics saved since theirs were made, from their documents. */
@@ -77,6 +84,16 @@ export class MemoryDocumentStore implements DocumentStore {
 		return doc;
 	}
 
+	async savedAsIs(topics: string[]): Promise<Map<string, Uint8Array[]>> {
+		const result = new Map<string, Uint8Array[]>();
+		for (const topic of topics) {
+			const updates = this.saved.get(topic);
+			if (!updates || this.bound.has(topic) || !this.integrated.has(topic)) continue;
+			result.set(topic, [...updates]);
+		}
+		return result;
+	}
+
 	async summaries(): Promise<Map<string, StoredTopic>> {
 		this.summarise();
 		return new Map(this.records);
@@ -93,6 +110,7 @@ export class MemoryDocumentStore implements DocumentStore {
 		this.describers.delete(topic);
 		this.records.delete(topic);
 		this.stale.delete(topic);
+		this.integrated.delete(topic);
 	}
 
 	async flush(): Promise<void> {}
@@ -103,6 +121,7 @@ export class MemoryDocumentStore implements DocumentStore {
 		this.describers.clear();
 		this.records.clear();
 		this.stale.clear();
+		this.integrated.clear();
 	}
 
 	async close(): Promise<void> {

@@ -29,6 +29,13 @@ export interface DocumentStore {
 	 * `Y.applyUpdate` throws.
 	 */
 	applyUpdate(topic: string, doc: Y.Doc, update: Uint8Array, origin: unknown): boolean;
+	/**
+	 * For each of `topics` that is not bound to an open document here and whose saved state holds
+	 * nothing Yjs could not integrate: what is saved, as it was saved (snapshot first, then changes
+	 * in order), in one read, without loading a document. Applied in turn to an empty document it
+	 * gives the document. Other topics are absent.
+	 */
+	savedAsIs(topics: string[]): Promise<Map<string, Uint8Array[]>>;
 	/** Every topic that has something saved, with its state and description, in one read. */
 	summaries(): Promise<Map<string, StoredTopic>>;
 	/** The topics that have something saved, without loading them. */
@@ -55,11 +62,15 @@ export interface KeyValueStore {
 	clear(): Promise<void>;
 }
 
-/** Applies `update` to `doc` with `origin`; true when it changed the document. */
-export function applyChanging(doc: Y.Doc, update: Uint8Array, origin: unknown): boolean {
+/**
+ * Applies `update` to `doc` with `origin`; true when it changed the document. Should Yjs throw
+ * part-way, `onChange` has said whether it changed it before the error goes on.
+ */
+export function applyChanging(doc: Y.Doc, update: Uint8Array, origin: unknown, onChange?: (changed: boolean) => void): boolean {
 	let changed = false;
 	const observe = (transaction: Y.Transaction) => {
 		changed ||= transaction.deleteSet.clients.size > 0 || transaction.afterState.size !== transaction.beforeState.size || [...transaction.afterState].some(([client, clock]) => transaction.beforeState.get(client) !== clock);
+		onChange?.(changed);
 	};
 	doc.on('afterTransaction', observe);
 	try {
@@ -68,4 +79,10 @@ export function applyChanging(doc: Y.Doc, update: Uint8Array, origin: unknown): 
 		doc.off('afterTransaction', observe);
 	}
 	return changed;
+}
+
+/** Whether Yjs holds changes of `doc` it could not integrate yet (their dependencies missing). */
+export function hasPending(doc: Y.Doc): boolean {
+	const store = doc.store as unknown as { pendingStructs: unknown; pendingDs: unknown };
+	return !!store.pendingStructs || !!store.pendingDs;
 }

@@ -77,6 +77,41 @@ export interface SyncProgress {
 
 /** Documents opened together before yielding to the rest of the page. */
 const OPEN_BATCH = 50;
+/** Topics read as saved together (nothing decoded). */
+const SAVED_BATCH = 200;
+
+/** Gathers what the messages of one task ask for, and gets it together, `size` at a time, a task later. */
+class Batcher<T> {
+	private readonly waiting: { key: string; resolve: (value: T) => void; reject: (error: unknown) => void }[] = [];
+	private timer?: ReturnType<typeof setTimeout>;
+
+	constructor(
+		private readonly size: number,
+		private readonly run: (keys: string[]) => Promise<T>[]
+	) {}
+
+	get(key: string): Promise<T> {
+		return new Promise((resolve, reject) => {
+			this.waiting.push({ key, resolve, reject });
+			this.timer ??= setTimeout(() => this.next(), 0);
+		});
+	}
+
+	private next(): void {
+		this.timer = undefined;
+		const now = this.waiting.splice(0, this.size);
+		const results = this.run(now.map(({ key }) => key));
+		now.forEach(({ resolve, reject }, i) => results[i]!.then(resolve, reject));
+		if (this.waiting.length > 0) this.timer = setTimeout(() => this.next(), 0);
+	}
+
+	/** Forgets what waits (its promises stay unsettled). */
+	clear(): void {
+		clearTimeout(this.timer);
+		this.timer = undefined;
+		this.waiting.length = 0;
+	}
+}
 
 /**
  * How many topics a peer (by device) may make this device open that it did not hold, by
@@ -167,9 +202,13 @@ interface PeerOrigin {
 export class SyncEngine extends Emitter<SyncEngineEvents> {
 	private readonly docs = new Map<string, Y.Doc>();
 	private readonly opening = new Map<string, Promise<Y.Doc>>();
-	/** Topics peers asked about that are not open yet: opened OPEN_BATCH at a time (`openBatched`). */
-	private readonly batch: { topic: string; resolve: (doc: Y.Doc) => void; reject: (error: unknown) => void }[] = [];
-	private batchTimer?: ReturnType<typeof setTimeout>;
+	/** Topics peers asked about that are not open yet: opened OPEN_BATCH at a time. */
+	private readonly opener = new Batcher<Y.Doc>(OPEN_BATCH, (topics) => topics.map((topic) => this.open(topic)));
+	/** Topics a new peer asked for whole: read as saved, SAVED_BATCH at a time. */
+	private readonly reader = new Batcher<Uint8Array[] | undefined>(SAVED_BATCH, (topics) => {
+		const saved = this.store.savedAsIs(topics);
+		return topics.map((topic) => saved.then((all) => all.get(topic)));
+	});
 	/** Each open document's 'update' listener. */
 	private readonly updateListeners = new WeakMap<Y.Doc, (update: Uint8Array, origin: unknown) => void>();
 	private readonly attachments = new Set<Attachment>();
@@ -278,16 +317,31 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	 */
 	private openBatched(topic: string): Promise<Y.Doc> {
 		if (this.docs.has(topic) || this.opening.has(topic)) return this.open(topic);
-		return new Promise((resolve, reject) => {
-			this.batch.push({ topic, resolve, reject });
-			this.batchTimer ??= setTimeout(() => this.openBatch(), 0);
-		});
+		return this.opener.get(topic);
 	}
 
-	private openBatch(): void {
-		this.batchTimer = undefined;
-		for (const { topic, resolve, reject } of this.batch.splice(0, OPEN_BATCH)) this.open(topic).then(resolve, reject);
-		if (this.batch.length > 0) this.batchTimer = setTimeout(() => this.openBatch(), 0);
+	/**
+	 * Answers a peer that holds nothing of `topic` (a new device) with what storage holds as it was
+	 * saved, without opening the document: nothing decoded, nothing encoded again. Its changes go
+	 * first as updates, its snapshot last as the step 2, so that the peer has it all once answered.
+	 * False when storage cannot give it so (the topic is open, or may hold what Yjs could not integrate).
+	 */
+	private async answerAsSaved(attachment: Attachment, peer: PeerId, topic: string): Promise<boolean> {
+		let saved: Uint8Array[] | undefined;
+		try {
+			saved = await this.reader.get(topic);
+		} catch (error) {
+			console.warn(`Samen: ${topic} could not be read as saved; it is opened instead`, error);
+			return false;
+		}
+		if (!saved || this.docs.has(topic) || !attachment.progress.has(peer)) return false;
+		const [snapshot, ...changes] = saved;
+		for (const change of changes) attachment.channel.send(peer, writeSync(topic, (e) => syncProtocol.writeUpdate(e, change)));
+		attachment.channel.send(peer, writeSync(topic, (e) => {
+			encoding.writeVarUint(e, syncProtocol.messageYjsSyncStep2);
+			encoding.writeVarUint8Array(e, snapshot!);
+		}));
+		return true;
 	}
 
 	/** Closes `topic`'s document and deletes what is stored of it on this device. */
@@ -302,8 +356,8 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	async close(): Promise<void> {
 		this.detach();
 		// Messages waiting for their topics to open are not handled any more.
-		clearTimeout(this.batchTimer);
-		this.batch.length = 0;
+		this.opener.clear();
+		this.reader.clear();
 		await Promise.allSettled(this.opening.values());
 		for (const doc of this.docs.values()) doc.destroy();
 		this.docs.clear();
@@ -547,6 +601,10 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		if (step.kind === syncProtocol.messageYjsSyncStep1 && !gives(share)) return;
 		const held = this.docs.has(topic) || this.opening.has(topic) || progress.offered.has(topic);
 		if (!held && !this.mayOpenFor(progress.verified, topic)) return;
+		const empty = step.payload.length === 1 && step.payload[0] === 0;
+		if (step.kind === syncProtocol.messageYjsSyncStep1 && share === true && empty && !this.docs.has(topic) && !this.opening.has(topic)) {
+			if (await this.answerAsSaved(attachment, peer, topic)) return;
+		}
 		const doc = await this.openBatched(topic);
 		if (step.kind === syncProtocol.messageYjsSyncStep1) {
 			let answer: Uint8Array;
