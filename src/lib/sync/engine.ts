@@ -573,13 +573,14 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		}
 		const progress = attachment.progress.get(peer);
 		if (!progress) return;
-		const allowed = (topic: string) => this.acceptTopic(topic) && attachment.share(progress.verified, topic) !== false;
 		if (message.type === MESSAGE_TOPICS) {
 			void this.consider(attachment, progress, message.topics);
 			return;
 		}
 		const topic = message.topic;
-		if (!allowed(topic)) {
+		// Asked once per message: a policy may cost something (it looks at the signed device list).
+		const share = this.acceptTopic(topic) ? attachment.share(progress.verified, topic) : false;
+		if (share === false) {
 			this.rejectedMessages++;
 			return;
 		}
@@ -596,7 +597,6 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			this.rejectedMessages++;
 			return;
 		}
-		const share = attachment.share(progress.verified, topic);
 		// A question about a topic this device does not give is not answered, and opens nothing.
 		if (step.kind === syncProtocol.messageYjsSyncStep1 && !gives(share)) return;
 		const held = this.docs.has(topic) || this.opening.has(topic) || progress.offered.has(topic);
