@@ -6,7 +6,7 @@
  */
 import type * as Y from 'yjs';
 import { ACCOUNT_TOPIC, activityMap, isDeviceName, leavingMap, monthsMap, namesMap, profileMap } from './account/document';
-import { Chats } from './chats/chats';
+import { Chats, describeMonth, readMonthDescription } from './chats/chats';
 import { chatOfTopic, SharedChats } from './chats/shared-chats';
 import { Contacts } from './people/contacts';
 import { People } from './people/people';
@@ -198,8 +198,16 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 				for (const message of messagesMap(doc).values()) if (typeof message?.sentAt === 'number' && message.sentAt >= floor) count++;
 				return count;
 			},
+			// Exact from the month's description when every message in it is inside the peer's window.
+			weighStored: (peer, topic, description) => {
+				if (!parseMonthTopic(topic)) return 0;
+				const month = readMonthDescription(topic, description);
+				const floor = this.floorOf(peer.device) ?? NO_FLOOR;
+				return month && (month.first === undefined || month.first >= floor) ? month.count : undefined;
+			},
 			// The account first, then the newest months: a new device fills its chats newest first.
-			priority: (topic) => monthTopicRange(topic)?.start ?? Number.MAX_SAFE_INTEGER
+			priority: (topic) => monthTopicRange(topic)?.start ?? Number.MAX_SAFE_INTEGER,
+			describe: describeMonth
 		});
 		this.engine.on('changed', () => this.changed());
 		// A month opened (scrolled back to, or synced) adds to what a chat shows.

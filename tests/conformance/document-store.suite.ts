@@ -9,7 +9,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { DocumentStore, KeyValueStore } from '../../src/lib/storage/types';
+import { DELETIONS_DIGEST_BYTES, documentState } from '../../src/lib/storage/state';
+import { hasPending, type DocumentStore, type KeyValueStore } from '../../src/lib/storage/types';
 
 export interface StorageHarness {
 	documents(): DocumentStore;
@@ -128,6 +129,97 @@ export function runDocumentStoreConformance(name: string, setup: StorageSetup): 
 				});
 				expect(await harness.documents().stateVector('chat')).toEqual(Y.encodeStateVector(second!));
 				expect(await harness.documents().stateVector('never-written')).toEqual(Y.encodeStateVector(new Y.Doc()));
+			});
+
+			it('summarises every saved topic in one read: its state, a digest that moves with a deletion alone, its bytes, and its description', async () => {
+				const harness = await device();
+				const count = (doc: Y.Doc) => ({ entries: doc.getMap('m').size });
+				const bindDescribed = async (work: (doc: Y.Doc) => void) => {
+					const store = harness.documents();
+					const doc = new Y.Doc({ gc: false });
+					await store.bind('chat', doc, count);
+					await store.bind('plain', new Y.Doc());
+					work(doc);
+					await store.close();
+					return doc;
+				};
+				const first = await bindDescribed((doc) => {
+					doc.getMap('m').set('a', 1);
+					doc.getMap('m').set('b', 2);
+				});
+				const before = await harness.documents().summaries();
+				// A topic bound but never changed has nothing saved.
+				expect([...before.keys()]).toEqual(['chat']);
+				expect(before.get('chat')!.stateVector).toEqual(Y.encodeStateVector(first));
+				expect(before.get('chat')!.description).toEqual({ entries: 2 });
+				expect(before.get('chat')!.bytes).toBe((await harness.documents().sizes()).get('chat'));
+				const second = await bindDescribed((doc) => doc.getMap('m').delete('a'));
+				const after = (await harness.documents().summaries()).get('chat')!;
+				// The deletion added no struct: the state vector stands, the digest and the description move.
+				expect(after.stateVector).toEqual(before.get('chat')!.stateVector);
+				expect(after.deletions).not.toEqual(before.get('chat')!.deletions);
+				expect(after.description).toEqual({ entries: 1 });
+				// Another document with the same content and deletions has the same digest.
+				const copy = new Y.Doc({ gc: false });
+				Y.applyUpdate(copy, Y.encodeStateAsUpdate(second));
+				expect(after.deletions).toEqual(documentState(copy).deletions);
+				expect(after.deletions!.length).toBe(DELETIONS_DIGEST_BYTES);
+			});
+
+			it('applies a peer’s update through the store, saves it, and says whether it changed anything', async () => {
+				const harness = await device();
+				const theirs = new Y.Doc();
+				for (let i = 0; i < 50; i++) theirs.getMap('messages').set(`m${i}`, { text: `message ${i}` });
+				const update = Y.encodeStateAsUpdate(theirs);
+				const store = harness.documents();
+				const doc = new Y.Doc();
+				await store.bind('chat', doc);
+				expect(store.applyUpdate('chat', doc, update, 'peer')).toBe(true);
+				expect(store.applyUpdate('chat', doc, update, 'peer')).toBe(false);
+				await store.flush();
+				// Saved as it came, once.
+				expect((await store.sizes()).get('chat')).toBe(update.byteLength);
+				doc.getMap('messages').set('mine', { text: 'written here' });
+				await store.close();
+				const [reloaded] = await session(harness, ['chat']);
+				expect(reloaded!.getMap('messages').size).toBe(51);
+				expect((await harness.documents().summaries()).get('chat')!.stateVector).toEqual(Y.encodeStateVector(reloaded!));
+			});
+
+			it('gives what is saved as it was saved, for topics not bound and holding nothing Yjs could not integrate', async () => {
+				const harness = await device();
+				// A change whose dependency never arrived: Yjs keeps it pending.
+				const source = new Y.Doc();
+				source.getMap('m').set('first', 1);
+				const before = Y.encodeStateVector(source);
+				source.getMap('m').set('second', 2);
+				const dangling = Y.encodeStateAsUpdate(source, before);
+				const store = harness.documents();
+				const [whole, partial, open] = [new Y.Doc(), new Y.Doc(), new Y.Doc()];
+				await store.bind('whole', whole);
+				await store.bind('partial', partial);
+				await store.bind('open', open);
+				whole.getMap('m').set('a', 1);
+				whole.getMap('m').set('b', 2);
+				partial.getMap('m').set('a', 1);
+				store.applyUpdate('partial', partial, dangling, 'peer');
+				open.getMap('m').set('a', 1);
+				await store.close();
+				const again = harness.documents();
+				await again.bind('open', new Y.Doc());
+				const saved = await again.savedAsIs(['whole', 'partial', 'open', 'never']);
+				// Not what is open here, nor what was never saved.
+				expect(saved.has('whole')).toBe(true);
+				expect(saved.has('open') || saved.has('never')).toBe(false);
+				const rebuild = (updates: Uint8Array[]) => {
+					const doc = new Y.Doc();
+					for (const update of updates) Y.applyUpdate(doc, update);
+					return doc;
+				};
+				expect(rebuild(saved.get('whole')!).getMap('m').toJSON()).toEqual({ a: 1, b: 2 });
+				// Whatever is given as saved holds nothing pending (a store that kept the pending change gives none).
+				for (const updates of saved.values()) expect(hasPending(rebuild(updates))).toBe(false);
+				await again.close();
 			});
 
 			it('counts the bytes saved per topic, more for a bigger document', async () => {

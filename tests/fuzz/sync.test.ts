@@ -9,6 +9,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryDocumentStore } from '../../src/lib/storage/memory';
+import { DELETIONS_DIGEST_BYTES, documentState } from '../../src/lib/storage/state';
 import { MAX_TOPIC_LENGTH, MAX_TOPICS, MAX_WEIGHT, MESSAGE_SYNC, MESSAGE_TOPICS, readSyncMessage, SyncProtocolError, writeSync, writeTopics } from '../../src/lib/sync/protocol';
 import { SyncEngine, type SyncChannel } from '../../src/lib/sync/engine';
 import type { VerifiedPeer } from '../../src/lib/transport/peer-session';
@@ -45,6 +46,12 @@ function realMessages(random: Random): { whole: Uint8Array[]; bodies: Uint8Array
 		writeTopics([{ topic: TOPIC, weight: 3 }]),
 		writeTopics([{ topic: TOPIC, weight: 0 }, { topic: 'chat/other', weight: MAX_WEIGHT }, { topic: 'x'.repeat(MAX_TOPIC_LENGTH), weight: 127 }]),
 		writeTopics([]),
+		// With states: what a peer announces of documents it holds.
+		writeTopics([
+			{ topic: TOPIC, weight: 12, state: documentState(theirs) },
+			{ topic: 'chat/other', weight: 1, state: documentState(ours) },
+			{ topic: 'chat/excerpt', weight: 2 }
+		]),
 		...bodies.map((b) => writeSync(TOPIC, (e) => encoding.writeUint8Array(e, b))),
 		writeSync('chat/other', (e) => syncProtocol.writeSyncStep1(e, ours))
 	];
@@ -61,9 +68,12 @@ function checkSyncMessage(value: unknown): void {
 	const message = value as ReturnType<typeof readSyncMessage>;
 	if (message.type === MESSAGE_TOPICS) {
 		expect(message.topics.length).toBeLessThanOrEqual(MAX_TOPICS);
-		for (const { topic, weight } of message.topics) {
+		for (const { topic, weight, state } of message.topics) {
 			expect(topic.length >= 1 && topic.length <= MAX_TOPIC_LENGTH).toBe(true);
 			expect(Number.isSafeInteger(weight) && weight >= 0 && weight <= MAX_WEIGHT).toBe(true);
+			if (!state) continue;
+			expect(state.deletions.length).toBe(DELETIONS_DIGEST_BYTES);
+			for (const [client, clock] of state.vector) expect(Number.isSafeInteger(client) && Number.isSafeInteger(clock) && clock >= 0).toBe(true);
 		}
 	} else {
 		expect(message.type).toBe(MESSAGE_SYNC);

@@ -55,6 +55,54 @@ export interface ChatSummary {
 	unread: number;
 }
 
+/**
+ * What the store keeps beside a month document (../storage/types.ts), so that a month need not be
+ * opened to know it: when each author last wrote there (which months may hold unread messages),
+ * and how many messages it holds from when on (a history sync's weights).
+ */
+export interface MonthDescription {
+	/** The month's last well-formed message: the chat list's preview while the month is not open. */
+	last?: ChatMessage;
+	/** Values with a numeric `sentAt`, as `weigh` counts them, and the earliest such `sentAt`. */
+	count: number;
+	first?: number;
+	/** The newest `sentAt` of each author's well-formed messages. */
+	newestBy: Record<string, number>;
+}
+
+export function describeMonth(topic: string, doc: Y.Doc): MonthDescription | undefined {
+	const chatId = parseMonthTopic(topic)?.chatId;
+	if (!chatId) return undefined;
+	let count = 0;
+	let first: number | undefined;
+	let last: ChatMessage | undefined;
+	const newestBy: Record<string, number> = {};
+	for (const value of messagesMap(doc).values()) {
+		const sentAt = (value as Partial<ChatMessage> | undefined)?.sentAt;
+		if (typeof sentAt !== 'number') continue;
+		count++;
+		if (first === undefined || sentAt < first) first = sentAt;
+		if (!isChatMessage(value, chatId)) continue;
+		if (!(value.author in newestBy && newestBy[value.author]! >= value.sentAt)) newestBy[value.author] = value.sentAt;
+		if (!last || compareMessages(value, last) > 0) last = value;
+	}
+	const description: MonthDescription = { count, newestBy };
+	if (first !== undefined) description.first = first;
+	if (last) description.last = { id: last.id, chatId: last.chatId, author: last.author, text: last.text, sentAt: last.sentAt };
+	return description;
+}
+
+/** A description read back from storage, if it is one (a damaged record is not). */
+export function readMonthDescription(topic: string, value: unknown): MonthDescription | undefined {
+	const chatId = parseMonthTopic(topic)?.chatId;
+	if (!chatId || typeof value !== 'object' || value === null) return undefined;
+	const { last, count, first, newestBy } = value as Partial<MonthDescription>;
+	if (typeof count !== 'number' || (first !== undefined && typeof first !== 'number')) return undefined;
+	if (last !== undefined && !isChatMessage(last, chatId)) return undefined;
+	if (typeof newestBy !== 'object' || newestBy === null || Object.values(newestBy).some((time) => typeof time !== 'number')) return undefined;
+	return { last, count, first, newestBy };
+}
+
 /** How many messages a chat shows when it opens, at least (older months load as it scrolls back). */
 export const MESSAGES_SHOWN_AT_OPEN = 50;
 
@@ -64,6 +112,8 @@ export class Chats {
 	/** Each chat's shown messages, sorted; dropped when one of its months changes. */
 	private readonly shown = new Map<string, ChatMessage[]>();
 	private readonly summaries = new Map<string, ChatSummary>();
+	/** What storage said of each month when the chats started: stands for a month not open (which has not changed since). */
+	private readonly described = new Map<string, MonthDescription>();
 	/** Month topics per chat, newest first; rebuilt when the account's list of months changes. */
 	private monthsByChat?: Map<string, string[]>;
 	private readonly stops: (() => void)[] = [];
@@ -91,10 +141,16 @@ export class Chats {
 	}
 
 	/**
-	 * Opens what the chat list needs (each chat's newest month, and the months holding unread
-	 * messages), and keeps the read model current from then on.
+	 * Reads what storage says of each month, opens the months that hold unread messages (the
+	 * descriptions tell which, without opening them), and keeps the read model current from then on.
+	 * The list shows each chat's last message from its newest month's description; each newest
+	 * month opens right after, without holding up the list.
 	 */
 	async start(): Promise<void> {
+		for (const [topic, saved] of await this.engine.stored()) {
+			const description = readMonthDescription(topic, saved.description);
+			if (description) this.described.set(topic, description);
+		}
 		const months = monthsMap(this.account);
 		const observer = (event: Y.YMapEvent<true>) => {
 			this.monthsByChat = undefined;
@@ -112,15 +168,35 @@ export class Chats {
 			this.engine.on('topic-opened', (topic) => this.invalidate(topic))
 		);
 		const wanted = new Set<string>();
+		const newest = new Set<string>();
 		for (const chatId of chatsMap(this.account).keys()) {
 			const topics = this.monthsOf(chatId);
-			const unreadFrom = monthOf(this.readUpTo(chatId));
+			const readUpTo = this.readUpTo(chatId);
+			const unreadFrom = monthOf(readUpTo);
 			for (const [index, topic] of topics.entries()) {
-				if (index > 0 && parseMonthTopic(topic)!.month < unreadFrom) break;
-				wanted.add(topic);
+				const description = this.described.get(topic);
+				if (index === 0) {
+					// Without a description (saved by an older version, or not saved here) the list needs it open.
+					if (description && !this.unreadIn(description, readUpTo)) newest.add(topic);
+					else wanted.add(topic);
+					continue;
+				}
+				if (parseMonthTopic(topic)!.month < unreadFrom) break;
+				if (!description || this.unreadIn(description, readUpTo)) wanted.add(topic);
 			}
 		}
 		await Promise.all([...wanted].map((topic) => this.engine.open(topic)));
+		// What the screens read of a chat's messages (unread here, notifications) comes from its open months.
+		setTimeout(() => {
+			for (const topic of newest) {
+				this.engine.open(topic).catch((error: unknown) => console.error(`Samen: could not open ${topic}`, error));
+			}
+		}, 0);
+	}
+
+	/** Whether a month so described holds a message another device wrote after `readUpTo`. */
+	private unreadIn(description: MonthDescription, readUpTo: number): boolean {
+		return Object.entries(description.newestBy).some(([author, newest]) => author !== this.deviceId && newest > readUpTo);
 	}
 
 	/** Some months are no longer kept on this device: everything computed from them goes. */
@@ -128,6 +204,7 @@ export class Chats {
 		this.sortedMonths.clear();
 		this.shown.clear();
 		this.summaries.clear();
+		this.described.clear();
 		this.monthsByChat = undefined;
 	}
 
@@ -189,7 +266,7 @@ export class Chats {
 		return chatsMap(this.account).get(chatId);
 	}
 
-	/** The chat's last message and unread count, from its open months (which `start` made sure of). */
+	/** The chat's last message and unread count, from its open months and the descriptions of the others. */
 	summary(chatId: string): ChatSummary {
 		const cached = this.summaries.get(chatId);
 		if (cached) return cached;
@@ -198,7 +275,11 @@ export class Chats {
 		let unread = 0;
 		for (const topic of this.monthsOf(chatId)) {
 			const messages = this.monthMessages(topic, chatId);
-			if (!messages) continue;
+			// A month not open has not changed since it was described, and holds nothing unread (see `start`).
+			if (!messages) {
+				last ??= this.described.get(topic)?.last;
+				continue;
+			}
 			last ??= messages.at(-1);
 			let stop = false;
 			for (let index = messages.length - 1; index >= 0; index--) {

@@ -4,8 +4,11 @@
  * Documents: one database (`samen-documents`) holds every topic's Yjs document, in three stores:
  * - `snapshots`: topic → the document's full state at its last compaction, one Yjs update (v1).
  * - `updates`: auto-increment key → `{ topic, update }`, index `topic`: changes saved since then.
- * - `topics`: topic → `{ stateVector, snapshotBytes, updateBytes, updates }`, small and rewritten
- *   with every save, so that `topics()`, `stateVector()` and `sizes()` read no document.
+ * - `topics`: topic → `{ stateVector, deletions, description, snapshotBytes, updateBytes, updates }`,
+ *   small and rewritten with every save, so that `summaries()`, `topics()`, `stateVector()` and
+ *   `sizes()` read no document. `deletions` is a digest of the delete set (./state.ts);
+ *   `description` is what the `describe` given to `bind` makes of the document (the chat list's
+ *   summary of a month, its weight for a sync).
  *
  * `bind` reads a topic's snapshot and rows in one transaction and applies them in one Yjs
  * transaction. Saving runs behind the documents: the first change of a task starts a write; while
@@ -22,7 +25,8 @@
 import * as idb from 'lib0/indexeddb';
 import * as Y from 'yjs';
 import { isQuotaError, StorageError, type StorageErrorHandler } from './errors';
-import type { DocumentStore, KeyValueStore } from './types';
+import { documentState } from './state';
+import { applyChanging, hasPending, type DocumentStore, type KeyValueStore, type StoredTopic } from './types';
 
 export { StorageError } from './errors';
 
@@ -45,6 +49,11 @@ interface UpdateRow {
 
 interface TopicRecord {
 	stateVector: Uint8Array;
+	/** Absent in records written before it was kept. */
+	deletions?: Uint8Array;
+	/** The document held nothing Yjs could not integrate when this was saved (absent: unknown). */
+	integrated?: boolean;
+	description?: unknown;
 	snapshotBytes: number;
 	updateBytes: number;
 	updates: number;
@@ -54,6 +63,7 @@ interface TopicRecord {
 interface Binding {
 	topic: string;
 	doc: Y.Doc;
+	describe?: (doc: Y.Doc) => unknown;
 	listener: (update: Uint8Array, origin: unknown) => void;
 	/** False until what is stored has been applied: nothing is saved before. */
 	loaded: boolean;
@@ -93,11 +103,12 @@ export class IndexedDbDocumentStore implements DocumentStore {
 		this.maxRows = options.maxRows ?? MAX_UPDATE_ROWS;
 	}
 
-	async bind(topic: string, doc: Y.Doc): Promise<void> {
+	async bind(topic: string, doc: Y.Doc, describe?: (doc: Y.Doc) => unknown): Promise<void> {
 		if (this.bindings.has(topic)) throw new Error(`${topic} is already bound to this store`);
 		const binding: Binding = {
 			topic,
 			doc,
+			describe,
 			// Changes made while the topic loads wait until it is loaded: a save before then could compact it without its stored state.
 			listener: (update, origin) => {
 				if (origin === this) return;
@@ -122,6 +133,9 @@ export class IndexedDbDocumentStore implements DocumentStore {
 			throw new StorageError(`could not load ${topic} from this device's storage`, { cause });
 		}
 		const skipped: string[] = [];
+		// Unheard while what is stored is applied: with no 'update' listener Yjs encodes no update of
+		// the whole document, which this store would only ignore (that was half the cost of a load).
+		doc.off('update', binding.listener);
 		Y.transact(
 			doc,
 			() => {
@@ -142,6 +156,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
 			},
 			this
 		);
+		if (this.bindings.get(topic) === binding) doc.on('update', binding.listener);
 		if (skipped.length > 0) {
 			this.onError(new StorageError(`part of ${topic} saved on this device could not be read and was skipped (${skipped.join(', ')}); other devices can send it again`));
 		}
@@ -167,6 +182,74 @@ export class IndexedDbDocumentStore implements DocumentStore {
 		// Saying "nothing saved" is safe: other devices then send everything again.
 		this.onError(new StorageError(`the summary of ${topic} saved on this device could not be read; it is rebuilt when the topic is next saved`));
 		return EMPTY_STATE_VECTOR.slice();
+	}
+
+	applyUpdate(topic: string, doc: Y.Doc, update: Uint8Array, origin: unknown): boolean {
+		const binding = this.bindings.get(topic);
+		if (binding?.doc !== doc) return applyChanging(doc, update, origin);
+		doc.off('update', binding.listener);
+		let changed = false;
+		let applied = false;
+		try {
+			changed = applyChanging(doc, update, origin, (value) => (changed = value));
+			applied = true;
+		} finally {
+			doc.on('update', binding.listener);
+			// Saved as it came; an update Yjs refused part of is not: the document's state is.
+			const saved = applied ? update : Y.encodeStateAsUpdate(doc);
+			if (changed && binding.loaded) this.saveLater(binding, saved);
+			else if (changed) binding.pending.push(saved);
+		}
+		return changed;
+	}
+
+	async savedAsIs(topics: string[]): Promise<Map<string, Uint8Array[]>> {
+		const wanted = topics.filter((topic) => !this.bindings.has(topic));
+		const result = new Map<string, Uint8Array[]>();
+		if (wanted.length === 0) return result;
+		const db = await this.db();
+		const tx = db.transaction([SNAPSHOTS, UPDATES, TOPICS], 'readonly');
+		const snapshots = tx.objectStore(SNAPSHOTS);
+		const index = tx.objectStore(UPDATES).index(BY_TOPIC);
+		const read = wanted.map((topic) => ({
+			topic,
+			record: tx.objectStore(TOPICS).get(topic) as IDBRequest<Partial<TopicRecord> | undefined>,
+			snapshot: snapshots.get(topic) as IDBRequest<unknown>,
+			rows: index.getAll(topic) as IDBRequest<Partial<UpdateRow>[]>
+		}));
+		await completion(tx);
+		for (const { topic, record, snapshot, rows } of read) {
+			// Bound meanwhile, saved by a version that did not say, or holding what Yjs could not integrate: not as is.
+			if (this.bindings.has(topic) || record.result?.integrated !== true) continue;
+			const parts = [snapshot.result, ...rows.result.map((row) => row?.update)];
+			const saved = parts.filter((part) => part !== undefined);
+			if (saved.length === 0 || !saved.every(isBytes)) continue;
+			result.set(topic, saved as Uint8Array[]);
+		}
+		return result;
+	}
+
+	async summaries(): Promise<Map<string, StoredTopic>> {
+		const db = await this.db();
+		const tx = db.transaction(TOPICS, 'readonly');
+		const store = tx.objectStore(TOPICS);
+		const [keys, records] = await Promise.all([request<string[]>(store.getAllKeys()), request<Partial<TopicRecord>[]>(store.getAll()), completion(tx)]);
+		const summaries = new Map<string, StoredTopic>();
+		for (const [i, topic] of keys.entries()) {
+			const record = records[i];
+			// A damaged summary says "nothing saved": other devices then send what it lacks again.
+			if (!isBytes(record?.stateVector)) {
+				this.onError(new StorageError(`the summary of ${topic} saved on this device could not be read; it is rebuilt when the topic is next saved`));
+				continue;
+			}
+			summaries.set(topic, {
+				stateVector: record.stateVector,
+				deletions: isBytes(record.deletions) ? record.deletions : undefined,
+				bytes: (Number(record.snapshotBytes) || 0) + (Number(record.updateBytes) || 0),
+				description: record.description
+			});
+		}
+		return summaries;
 	}
 
 	async sizes(): Promise<Map<string, number>> {
@@ -286,14 +369,19 @@ export class IndexedDbDocumentStore implements DocumentStore {
 			for (const { binding, updates: changes } of live) {
 				const rows = binding.rows.length + changes.length;
 				const rowBytes = changes.reduce((sum, update) => sum + update.byteLength, binding.rowBytes);
-				const stateVector = Y.encodeStateVector(binding.doc);
+				const { stateVector, deletions } = documentState(binding.doc);
+				const description = binding.describe?.(binding.doc);
+				const integrated = !hasPending(binding.doc);
 				if (this.shouldCompact(binding, rows, rowBytes)) {
-					// The document holds every row this store knows of, and every pending change.
-					const snapshot = Y.encodeStateAsUpdate(binding.doc);
+					// The document holds every row this store knows of, and every pending change. A topic
+					// with nothing saved yet and one change (a peer's history arriving) has that change
+					// as its whole state: it is the snapshot as it is, not encoded again.
+					const first = binding.snapshotBytes === 0 && binding.rows.length === 0 && binding.damaged.length === 0 && changes.length === 1;
+					const snapshot = first ? changes[0]! : Y.encodeStateAsUpdate(binding.doc);
 					const gone = [...binding.rows, ...binding.damaged];
 					snapshots.put(snapshot, binding.topic);
 					for (const key of gone) updates.delete(key);
-					topics.put({ stateVector, snapshotBytes: snapshot.byteLength, updateBytes: 0, updates: 0 } satisfies TopicRecord, binding.topic);
+					topics.put({ stateVector, deletions, integrated, description, snapshotBytes: snapshot.byteLength, updateBytes: 0, updates: 0 } satisfies TopicRecord, binding.topic);
 					afterwards.push(() => {
 						binding.rows.length = 0;
 						binding.damaged.length = 0;
@@ -306,7 +394,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
 						const added = updates.add({ topic: binding.topic, update } satisfies UpdateRow);
 						added.onsuccess = () => keys.push(added.result as number);
 					}
-					topics.put({ stateVector, snapshotBytes: binding.snapshotBytes, updateBytes: rowBytes, updates: rows } satisfies TopicRecord, binding.topic);
+					topics.put({ stateVector, deletions, integrated, description, snapshotBytes: binding.snapshotBytes, updateBytes: rowBytes, updates: rows } satisfies TopicRecord, binding.topic);
 					afterwards.push(() => {
 						binding.rows.push(...keys);
 						binding.rowBytes = rowBytes;
@@ -474,7 +562,7 @@ async function importLegacy(db: IDBDatabase, prefix: string, onError: StorageErr
 					applySafely(doc, existing.result, null);
 					const state = Y.encodeStateAsUpdate(doc);
 					tx.objectStore(SNAPSHOTS).put(state, topic);
-					tx.objectStore(TOPICS).put({ stateVector: Y.encodeStateVector(doc), snapshotBytes: state.byteLength, updateBytes: 0, updates: 0 } satisfies TopicRecord, topic);
+					tx.objectStore(TOPICS).put({ ...documentState(doc), snapshotBytes: state.byteLength, updateBytes: 0, updates: 0 } satisfies TopicRecord, topic);
 				};
 				await completion(tx);
 			}

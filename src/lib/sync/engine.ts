@@ -8,11 +8,12 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
-import type { DocumentStore } from '../storage/types';
+import { documentState, lacks, type DocumentState } from '../storage/state';
+import type { DocumentStore, StoredTopic } from '../storage/types';
 import type { VerifiedPeer } from '../transport/peer-session';
 import type { PeerId } from '../transport/types';
 import { Emitter } from '../util/emitter';
-import { MESSAGE_TOPICS, readSyncMessage, writeSync, writeTopics } from './protocol';
+import { MAX_STATE_VECTOR_BYTES, MESSAGE_TOPICS, readSyncMessage, writeSync, writeTopics, type AnnouncedTopic, type TopicToAnnounce } from './protocol';
 
 /** What the engine needs of a channel: verified peers and sealed messages. */
 export interface SyncChannel {
@@ -49,14 +50,21 @@ export interface SyncEngineOptions {
 	 */
 	acceptUpdate?: (topic: string, update: Uint8Array, from: VerifiedPeer | undefined, doc: Y.Doc) => boolean;
 	/**
-	 * Every topic this device holds, opened or not: what it offers a peer it meets (opening each
-	 * then). Without it, the open documents.
+	 * Every topic this device holds, opened or not: what it offers a peer it meets, with the state
+	 * its store keeps (a topic with nothing stored is not offered). Without it, the open documents.
 	 */
 	knownTopics?: () => string[];
 	/** How many messages `doc` holds for `peer`: a history sync's progress counts these. */
 	weigh?: (peer: VerifiedPeer, topic: string, doc: Y.Doc) => number;
+	/**
+	 * The same count from the topic's stored description (`describe`), when that tells it exactly;
+	 * undefined to open the document and `weigh` it.
+	 */
+	weighStored?: (peer: VerifiedPeer, topic: string, description: unknown) => number | undefined;
 	/** Which topics go first: the highest first (newest history first). */
 	priority?: (topic: string) => number;
+	/** What the store keeps beside `topic`'s document with every save (plain data), read back by `stored`. */
+	describe?: (topic: string, doc: Y.Doc) => unknown;
 }
 
 /** How far this device has come in receiving what its peers announced. */
@@ -69,6 +77,50 @@ export interface SyncProgress {
 
 /** Documents opened together before yielding to the rest of the page. */
 const OPEN_BATCH = 50;
+/** Topics read as saved together (nothing decoded). */
+const SAVED_BATCH = 200;
+
+/** Gathers what the messages of one task ask for, and gets it together, `size` at a time, a task later. */
+class Batcher<T> {
+	private readonly waiting: { key: string; resolve: (value: T) => void; reject: (error: unknown) => void }[] = [];
+	private timer?: ReturnType<typeof setTimeout>;
+
+	constructor(
+		private readonly size: number,
+		private readonly run: (keys: string[]) => Promise<T>[]
+	) {}
+
+	get(key: string): Promise<T> {
+		return new Promise((resolve, reject) => {
+			this.waiting.push({ key, resolve, reject });
+			this.timer ??= setTimeout(() => this.next(), 0);
+		});
+	}
+
+	private next(): void {
+		this.timer = undefined;
+		const now = this.waiting.splice(0, this.size);
+		const results = this.run(now.map(({ key }) => key));
+		now.forEach(({ resolve, reject }, i) => results[i]!.then(resolve, reject));
+		if (this.waiting.length > 0) this.timer = setTimeout(() => this.next(), 0);
+	}
+
+	/** Forgets what waits (its promises stay unsettled). */
+	clear(): void {
+		clearTimeout(this.timer);
+		this.timer = undefined;
+		this.waiting.length = 0;
+	}
+}
+
+/**
+ * How many topics a peer (by device) may make this device open that it did not hold, by
+ * announcing them or sending for them: an account's year of history is far less. Past it, what
+ * the peer names is refused (and counted): a listed device cannot make this one open a document
+ * for every name it invents. What was held before does not count, so a sync cut short by the
+ * bound goes on at the next meeting.
+ */
+export const MAX_NEW_TOPICS_PER_PEER = 5_000;
 
 export type SyncEngineEvents = {
 	/** A document was opened, by this device or because a peer offered it. */
@@ -103,13 +155,24 @@ export function encodeIntegrated(doc: Y.Doc, stateVector?: Uint8Array): Uint8Arr
 	}
 }
 
+/** A state as `lacks` compares it; a state vector that cannot be read counts as holding nothing. */
+function decodeState(state: DocumentState): { vector: Map<number, number>; deletions: Uint8Array } {
+	try {
+		return { vector: Y.decodeStateVector(state.stateVector), deletions: state.deletions };
+	} catch {
+		return { vector: new Map(), deletions: state.deletions };
+	}
+}
+
 /** The origin of updates that arrived through the mailbox rather than from a peer. */
 export const FROM_MAILBOX = Symbol('mailbox');
 
 interface PeerProgress {
 	verified: VerifiedPeer;
-	/** What the peer announced, with each topic's weight. */
+	/** What the peer announced, with each topic's weight (those this device lacked nothing of count as answered). */
 	announced?: Map<string, number>;
+	/** What this device announced to the peer: the peer may ask for these. */
+	offered: Set<string>;
 	answered: Set<string>;
 	received: number;
 	synced: boolean;
@@ -139,9 +202,22 @@ interface PeerOrigin {
 export class SyncEngine extends Emitter<SyncEngineEvents> {
 	private readonly docs = new Map<string, Y.Doc>();
 	private readonly opening = new Map<string, Promise<Y.Doc>>();
+	/** Topics peers asked about that are not open yet: opened OPEN_BATCH at a time. */
+	private readonly opener = new Batcher<Y.Doc>(OPEN_BATCH, (topics) => topics.map((topic) => this.open(topic)));
+	/** Topics a new peer asked for whole: read as saved, SAVED_BATCH at a time. */
+	private readonly reader = new Batcher<Uint8Array[] | undefined>(SAVED_BATCH, (topics) => {
+		const saved = this.store.savedAsIs(topics);
+		return topics.map((topic) => saved.then((all) => all.get(topic)));
+	});
+	/** Each open document's 'update' listener. */
+	private readonly updateListeners = new WeakMap<Y.Doc, (update: Uint8Array, origin: unknown) => void>();
 	private readonly attachments = new Set<Attachment>();
 	/** Messages dropped because they were malformed or named a topic this device refuses. */
 	rejectedMessages = 0;
+	/** Topics a peer named past MAX_NEW_TOPICS_PER_PEER, not opened. */
+	refusedTopics = 0;
+	/** Per device: the topics it made this device open that it did not hold. */
+	private readonly openedFor = new Map<string, Set<string>>();
 
 	private readonly acceptTopic: (topic: string) => boolean;
 	private readonly acceptUpdate: NonNullable<SyncEngineOptions['acceptUpdate']>;
@@ -229,6 +305,45 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		return opened;
 	}
 
+	/** What the store holds of every saved topic (state, description), without opening any. */
+	stored(): Promise<Map<string, StoredTopic>> {
+		return this.store.summaries();
+	}
+
+	/**
+	 * Opens `topic` for a peer's message. Messages arrive one task each; the topics they name are
+	 * gathered and opened OPEN_BATCH at a time, so that storage reads them together (one read
+	 * each batch) rather than one read per message.
+	 */
+	private openBatched(topic: string): Promise<Y.Doc> {
+		if (this.docs.has(topic) || this.opening.has(topic)) return this.open(topic);
+		return this.opener.get(topic);
+	}
+
+	/**
+	 * Answers a peer that holds nothing of `topic` (a new device) with what storage holds as it was
+	 * saved, without opening the document: nothing decoded, nothing encoded again. Its changes go
+	 * first as updates, its snapshot last as the step 2, so that the peer has it all once answered.
+	 * False when storage cannot give it so (the topic is open, or may hold what Yjs could not integrate).
+	 */
+	private async answerAsSaved(attachment: Attachment, peer: PeerId, topic: string): Promise<boolean> {
+		let saved: Uint8Array[] | undefined;
+		try {
+			saved = await this.reader.get(topic);
+		} catch (error) {
+			console.warn(`Samen: ${topic} could not be read as saved; it is opened instead`, error);
+			return false;
+		}
+		if (!saved || this.docs.has(topic) || !attachment.progress.has(peer)) return false;
+		const [snapshot, ...changes] = saved;
+		for (const change of changes) attachment.channel.send(peer, writeSync(topic, (e) => syncProtocol.writeUpdate(e, change)));
+		attachment.channel.send(peer, writeSync(topic, (e) => {
+			encoding.writeVarUint(e, syncProtocol.messageYjsSyncStep2);
+			encoding.writeVarUint8Array(e, snapshot!);
+		}));
+		return true;
+	}
+
 	/** Closes `topic`'s document and deletes what is stored of it on this device. */
 	async forget(topic: string): Promise<void> {
 		const opening = this.opening.get(topic);
@@ -240,6 +355,9 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 
 	async close(): Promise<void> {
 		this.detach();
+		// Messages waiting for their topics to open are not handled any more.
+		this.opener.clear();
+		this.reader.clear();
 		await Promise.allSettled(this.opening.values());
 		for (const doc of this.docs.values()) doc.destroy();
 		this.docs.clear();
@@ -249,29 +367,60 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 
 	private async load(topic: string): Promise<Y.Doc> {
 		// gc off: deletions are rare here and a collected item cannot be re-sent to a peer that lacks it.
-		const doc = new Y.Doc({ gc: false });
-		await this.store.bind(topic, doc);
-		doc.on('update', (update: Uint8Array, origin: unknown) => {
-			const from = origin as PeerOrigin | undefined;
-			for (const attachment of this.attachments) {
-				for (const peer of attachment.progress.keys()) {
-					if (from?.attachment === attachment && from.peer === peer) continue;
-					// An excerpt is not kept up to date: only a document shared whole is.
-					if (attachment.sharing(peer, topic) !== true) continue;
-					attachment.channel.send(peer, writeSync(topic, (e) => syncProtocol.writeUpdate(e, update)));
-				}
-			}
+		// Named by its topic: a random guid costs a call to the random source per document.
+		const doc = new Y.Doc({ gc: false, guid: topic });
+		const describe = this.options.describe;
+		await this.store.bind(topic, doc, describe && ((saved) => describe(topic, saved)));
+		const listener = (update: Uint8Array, origin: unknown) => {
+			this.forward(topic, origin, () => update);
 			// Changes made here carry no origin; a peer's carry a PeerOrigin, the mailbox's FROM_MAILBOX.
 			const local = origin === null || origin === undefined;
 			this.emit('changed', { topic, local });
 			if (local) this.emit('local-update', { topic, update });
-		});
+		};
+		doc.on('update', listener);
+		this.updateListeners.set(doc, listener);
 		this.docs.set(topic, doc);
 		this.emit('topic-opened', topic);
 		for (const attachment of this.attachments) {
 			for (const peer of attachment.progress.keys()) if (attachment.sharing(peer, topic) !== false) this.sendStep1(attachment, peer, topic, doc);
 		}
 		return doc;
+	}
+
+	/** Sends a change of `topic` to every peer that has the document whole, but the one it came from. */
+	private forward(topic: string, origin: unknown, update: () => Uint8Array): void {
+		const from = origin as PeerOrigin | undefined;
+		let encoded: Uint8Array | undefined;
+		for (const attachment of this.attachments) {
+			for (const peer of attachment.progress.keys()) {
+				if (from?.attachment === attachment && from.peer === peer) continue;
+				// An excerpt is not kept up to date: only a document shared whole is.
+				if (attachment.sharing(peer, topic) !== true) continue;
+				encoded ??= writeSync(topic, (e) => syncProtocol.writeUpdate(e, update()));
+				attachment.channel.send(peer, encoded);
+			}
+		}
+	}
+
+	/**
+	 * Applies a peer's update through the store, with this engine's 'update' listener off: Yjs then
+	 * encodes nothing again (a history sync is mostly large step 2s). What the listener would do is
+	 * done here: other peers that have the document whole get what changed, and `changed` is said.
+	 */
+	private applyFromPeer(topic: string, doc: Y.Doc, update: Uint8Array, origin: PeerOrigin): void {
+		const listener = this.updateListeners.get(doc);
+		const before = Y.encodeStateVector(doc);
+		if (listener) doc.off('update', listener);
+		let changed: boolean;
+		try {
+			changed = this.store.applyUpdate(topic, doc, update, origin);
+		} finally {
+			if (listener) doc.on('update', listener);
+		}
+		if (!changed) return;
+		this.forward(topic, origin, () => encodeIntegrated(doc, before));
+		this.emit('changed', { topic, local: false });
 	}
 
 	/** Applies an update that did not come over a channel (the mailbox); false if it is not valid. */
@@ -291,36 +440,120 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	private greet(attachment: Attachment, verified: VerifiedPeer): void {
 		if (!this.attachments.has(attachment)) return;
 		const peer = verified.peer;
-		const progress: PeerProgress = { verified, answered: new Set(), received: 0, synced: false };
+		const progress: PeerProgress = { verified, offered: new Set(), answered: new Set(), received: 0, synced: false };
 		attachment.progress.set(peer, progress);
 		this.emit('peers-changed', this.peers);
 		void this.offer(attachment, progress);
 	}
 
+	/** What the store holds; nothing when it cannot say (each topic is then opened to see). */
+	private async storedOrNothing(): Promise<Map<string, StoredTopic>> {
+		try {
+			return await this.store.summaries();
+		} catch (error) {
+			console.error('Samen: the stored topics could not be read; opening each to see', error);
+			return new Map();
+		}
+	}
+
+	/** A held topic's state: the open document's own, else as stored; undefined when neither says. */
+	private stateOf(topic: string, stored: Map<string, StoredTopic>): DocumentState | undefined {
+		const doc = this.docs.get(topic);
+		if (doc) return documentState(doc);
+		const saved = stored.get(topic);
+		return saved?.deletions ? { stateVector: saved.stateVector, deletions: saved.deletions } : undefined;
+	}
+
 	/**
-	 * Announces every topic shared with the peer, with its weight, then asks for what the peer has
-	 * of each (step 1). Documents not open yet are opened a batch at a time, yielding in between.
+	 * Announces every topic shared with the peer that this device holds, with its weight and its
+	 * state as stored, opening only the documents an announcement needs: an excerpt's weight, or a
+	 * state or weight the store cannot tell. Those are opened a batch at a time, yielding in between.
 	 */
 	private async offer(attachment: Attachment, progress: PeerProgress): Promise<void> {
 		const { verified } = progress;
-		// A document opened from here on asks every peer itself (in `load`); those open already are asked below.
-		const open = new Set(this.topics);
-		const known = new Set([...(this.options.knownTopics?.() ?? []), ...open]);
-		const shared = this.ordered([...known].filter((topic) => attachment.share(verified, topic) !== false));
-		for (let start = 0; start < shared.length; start += OPEN_BATCH) {
-			await Promise.all(shared.slice(start, start + OPEN_BATCH).map((topic) => this.open(topic)));
-			if (start + OPEN_BATCH < shared.length) await new Promise((resolve) => setTimeout(resolve, 0));
+		const stored = await this.storedOrNothing();
+		const known = new Set([...(this.options.knownTopics?.() ?? []), ...this.docs.keys()]);
+		const shared = this.ordered([...known].filter((topic) => gives(attachment.share(verified, topic))));
+		const weighStored = (topic: string) => this.options.weighStored?.(verified, topic, stored.get(topic)?.description);
+		const needed = shared.filter((topic) => {
+			if (this.docs.has(topic) || !stored.has(topic)) return false;
+			return typeof attachment.share(verified, topic) === 'object' || !stored.get(topic)!.deletions || (!!this.options.weigh && weighStored(topic) === undefined);
+		});
+		for (let start = 0; start < needed.length; start += OPEN_BATCH) {
+			await Promise.all(needed.slice(start, start + OPEN_BATCH).map((topic) => this.open(topic)));
+			if (start + OPEN_BATCH < needed.length) await new Promise((resolve) => setTimeout(resolve, 0));
 		}
 		// The peer may have gone, or the channel been detached, meanwhile.
 		if (attachment.progress.get(verified.peer) !== progress) return;
-		// Asked again now that the documents are open: the device list may have changed meanwhile.
-		const shares = shared.map((topic) => ({ topic, doc: this.docs.get(topic), share: attachment.share(verified, topic) }));
-		const announced = [];
-		for (const { topic, doc, share } of shares) {
-			if (doc && gives(share)) announced.push({ topic, weight: this.options.weigh?.(verified, topic, doc) ?? 0 });
+		const announced: TopicToAnnounce[] = [];
+		for (const topic of shared) {
+			// Asked again: the device list may have changed meanwhile.
+			const share = attachment.share(verified, topic);
+			const doc = this.docs.get(topic);
+			if (!gives(share) || (!doc && !stored.has(topic))) continue;
+			const weight = (doc ? this.options.weigh?.(verified, topic, doc) : weighStored(topic)) ?? 0;
+			// An excerpt's state is not the document's: the peer asks for it, whatever it holds.
+			const state = typeof share === 'object' ? undefined : this.stateOf(topic, stored);
+			const fits = state && state.stateVector.length <= MAX_STATE_VECTOR_BYTES;
+			announced.push({ topic, weight, state: fits ? state : undefined });
+			progress.offered.add(topic);
 		}
 		attachment.channel.send(verified.peer, writeTopics(announced));
-		for (const { topic, doc, share } of shares) if (doc && open.has(topic) && share !== false) this.sendStep1(attachment, verified.peer, topic, doc);
+	}
+
+	/**
+	 * Takes in what a peer announced: the topics this device lacks something of are asked for
+	 * (opened, which asks), newest first; the others count as answered at once. A topic this device
+	 * did not hold counts against the peer's MAX_NEW_TOPICS_PER_PEER.
+	 */
+	private async consider(attachment: Attachment, progress: PeerProgress, topics: AnnouncedTopic[]): Promise<void> {
+		const stored = await this.storedOrNothing();
+		const { verified } = progress;
+		if (attachment.progress.get(verified.peer) !== progress) return;
+		const announced = new Map<string, number>();
+		const wanted: string[] = [];
+		for (const { topic, weight, state } of topics) {
+			if (!this.acceptTopic(topic) || attachment.share(verified, topic) === false) {
+				// Offered outside what this device takes (its history window): refused, never asked for.
+				this.rejectedMessages++;
+				continue;
+			}
+			const ours = this.stateOf(topic, stored);
+			if (state && ours && !lacks(decodeState(ours), state)) {
+				announced.set(topic, weight);
+				if (!progress.answered.has(topic)) {
+					progress.answered.add(topic);
+					progress.received += weight;
+				}
+				continue;
+			}
+			const held = this.docs.has(topic) || this.opening.has(topic) || stored.has(topic);
+			if (!held && !this.mayOpenFor(verified, topic)) continue;
+			announced.set(topic, weight);
+			wanted.push(topic);
+		}
+		progress.announced = announced;
+		for (const topic of this.ordered(wanted)) {
+			const doc = this.docs.get(topic);
+			// A document opened now asks every peer itself (in `load`).
+			if (doc) this.sendStep1(attachment, verified.peer, topic, doc);
+			else void this.open(topic);
+		}
+		this.checkSynced(progress);
+		if (!progress.synced) this.emit('progress', undefined);
+	}
+
+	/** Whether `peer` may make this device open `topic`, which it does not hold; counts it if so. */
+	private mayOpenFor(peer: VerifiedPeer, topic: string): boolean {
+		let opened = this.openedFor.get(peer.device);
+		if (!opened) this.openedFor.set(peer.device, (opened = new Set()));
+		if (opened.has(topic)) return true;
+		if (opened.size >= MAX_NEW_TOPICS_PER_PEER) {
+			this.refusedTopics++;
+			return false;
+		}
+		opened.add(topic);
+		return true;
 	}
 
 	private sendStep1(attachment: Attachment, peer: PeerId, topic: string, doc: Y.Doc): void {
@@ -340,19 +573,17 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		}
 		const progress = attachment.progress.get(peer);
 		if (!progress) return;
-		const allowed = (topic: string) => this.acceptTopic(topic) && attachment.share(progress.verified, topic) !== false;
 		if (message.type === MESSAGE_TOPICS) {
-			progress.announced = new Map(message.topics.filter(({ topic }) => allowed(topic)).map(({ topic, weight }) => [topic, weight]));
-			// A topic this device opens now asks the peer for it (step 1, in `load`): newest first.
-			for (const topic of this.ordered(progress.announced.keys())) void this.open(topic);
-			this.checkSynced(progress);
+			void this.consider(attachment, progress, message.topics);
 			return;
 		}
-		if (!allowed(message.topic)) {
+		const topic = message.topic;
+		// Asked once per message: a policy may cost something (it looks at the signed device list).
+		const share = this.acceptTopic(topic) ? attachment.share(progress.verified, topic) : false;
+		if (share === false) {
 			this.rejectedMessages++;
 			return;
 		}
-		const doc = await this.open(message.topic);
 		let step: { kind: number; payload: Uint8Array };
 		try {
 			const decoder = decoding.createDecoder(message.body);
@@ -361,9 +592,21 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			this.rejectedMessages++;
 			return;
 		}
+		const kinds: number[] = [syncProtocol.messageYjsSyncStep1, syncProtocol.messageYjsSyncStep2, syncProtocol.messageYjsUpdate];
+		if (!kinds.includes(step.kind)) {
+			this.rejectedMessages++;
+			return;
+		}
+		// A question about a topic this device does not give is not answered, and opens nothing.
+		if (step.kind === syncProtocol.messageYjsSyncStep1 && !gives(share)) return;
+		const held = this.docs.has(topic) || this.opening.has(topic) || progress.offered.has(topic);
+		if (!held && !this.mayOpenFor(progress.verified, topic)) return;
+		const empty = step.payload.length === 1 && step.payload[0] === 0;
+		if (step.kind === syncProtocol.messageYjsSyncStep1 && share === true && empty && !this.docs.has(topic) && !this.opening.has(topic)) {
+			if (await this.answerAsSaved(attachment, peer, topic)) return;
+		}
+		const doc = await this.openBatched(topic);
 		if (step.kind === syncProtocol.messageYjsSyncStep1) {
-			const share = attachment.share(progress.verified, message.topic);
-			if (!gives(share)) return;
 			let answer: Uint8Array;
 			try {
 				answer = typeof share === 'object' ? share.excerpt(doc) : encodeIntegrated(doc, step.payload);
@@ -371,31 +614,27 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 				this.rejectedMessages++;
 				return;
 			}
-			attachment.channel.send(peer, writeSync(message.topic, (e) => {
+			attachment.channel.send(peer, writeSync(topic, (e) => {
 				encoding.writeVarUint(e, syncProtocol.messageYjsSyncStep2);
 				encoding.writeVarUint8Array(e, answer);
 			}));
 			return;
 		}
-		if (step.kind !== syncProtocol.messageYjsSyncStep2 && step.kind !== syncProtocol.messageYjsUpdate) {
-			this.rejectedMessages++;
-			return;
-		}
-		if (!this.acceptUpdate(message.topic, step.payload, progress.verified, doc)) {
+		if (!this.acceptUpdate(topic, step.payload, progress.verified, doc)) {
 			// Refused for good (history outside this device's window): the rest of the sync goes on.
 			this.rejectedMessages++;
-			if (step.kind === syncProtocol.messageYjsSyncStep2) this.answered(progress, message.topic);
+			if (step.kind === syncProtocol.messageYjsSyncStep2) this.answered(progress, topic);
 			return;
 		}
 		// Applied here rather than by y-protocols, which logs what Yjs refuses and carries on as if
 		// it had applied: a refused update is counted, and a step 2 that did not apply answers nothing.
 		try {
-			Y.applyUpdate(doc, step.payload, { attachment, peer } satisfies PeerOrigin);
+			this.applyFromPeer(topic, doc, step.payload, { attachment, peer });
 		} catch {
 			this.rejectedMessages++;
 			return;
 		}
-		if (step.kind === syncProtocol.messageYjsSyncStep2) this.answered(progress, message.topic);
+		if (step.kind === syncProtocol.messageYjsSyncStep2) this.answered(progress, topic);
 	}
 
 	private answered(progress: PeerProgress, topic: string): void {

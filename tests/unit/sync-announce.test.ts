@@ -1,0 +1,165 @@
+/**
+ * What devices announce when they meet: each topic's stored state, so that only what one side
+ * lacks is opened and sent; and how much a listed but hostile device can make another open.
+ */
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { MemoryDocumentStore } from '../../src/lib/storage/memory';
+import { MAX_NEW_TOPICS_PER_PEER, SyncEngine, type SyncChannel } from '../../src/lib/sync/engine';
+import { MAX_TOPICS, MESSAGE_SYNC, MESSAGE_TOPICS, readSyncMessage, writeSync, writeTopics } from '../../src/lib/sync/protocol';
+import * as syncProtocol from 'y-protocols/sync';
+import type { VerifiedPeer } from '../../src/lib/transport/peer-session';
+import type { PeerId } from '../../src/lib/transport/types';
+import { Emitter } from '../../src/lib/util/emitter';
+
+type ChannelEvents = { authenticated: VerifiedPeer; closed: PeerId; message: { peer: PeerId; data: Uint8Array } };
+
+/** One side of a connection between two devices; what it sends arrives at the other side a task later. */
+class Side extends Emitter<ChannelEvents> implements SyncChannel {
+	other!: Side;
+	/** Everything this side sent, decoded. */
+	readonly sent: ReturnType<typeof readSyncMessage>[] = [];
+	constructor(readonly peerSeen: VerifiedPeer) {
+		super();
+	}
+	get authenticatedPeers(): VerifiedPeer[] {
+		return [this.peerSeen];
+	}
+	send(_peer: PeerId, data: Uint8Array): void {
+		this.sent.push(readSyncMessage(data));
+		setTimeout(() => this.other.deliver(data), 0);
+	}
+	/** What the other side sent arrives here. */
+	deliver(data: Uint8Array): void {
+		this.emit('message', { peer: this.peerSeen.peer, data });
+	}
+}
+
+function connection(): [Side, Side] {
+	const a = new Side({ peer: 'peer-b', account: 'acc', device: 'device-b' });
+	const b = new Side({ peer: 'peer-a', account: 'acc', device: 'device-a' });
+	a.other = b;
+	b.other = a;
+	return [a, b];
+}
+
+const topicsOf = (store: MemoryDocumentStore) => store.topics();
+
+/** An engine over `store` that offers every topic stored there. */
+async function device(store: MemoryDocumentStore): Promise<{ engine: SyncEngine; synced: Promise<void> }> {
+	const known = await topicsOf(store);
+	const engine = new SyncEngine(store, { knownTopics: () => known });
+	const synced = new Promise<void>((resolve) => engine.on('peer-synced', () => resolve()));
+	return { engine, synced };
+}
+
+/** A device's store holding `count` month documents of a few messages each. */
+async function storeWith(topics: string[], write: (topic: string, doc: Y.Doc) => void = (topic, doc) => doc.getMap('messages').set(`${topic}-m`, { text: topic })): Promise<MemoryDocumentStore> {
+	const store = new MemoryDocumentStore();
+	const engine = new SyncEngine(store);
+	for (const topic of topics) write(topic, await engine.open(topic));
+	await engine.close();
+	return store;
+}
+
+const MONTHS = Array.from({ length: 12 }, (_, i) => `chat/c1/2026-${String(i + 1).padStart(2, '0')}`);
+
+describe('meeting a peer', () => {
+	it('opens no document when both hold the same, sends no step, and is synced at once', async () => {
+		const first = await storeWith(MONTHS);
+		const second = new MemoryDocumentStore();
+		// The second device holds copies of the same documents.
+		{
+			const from = new SyncEngine(first);
+			const to = new SyncEngine(second);
+			for (const topic of MONTHS) Y.applyUpdate(await to.open(topic), Y.encodeStateAsUpdate(await from.open(topic)));
+			await Promise.all([from.close(), to.close()]);
+		}
+		const a = await device(first);
+		const b = await device(second);
+		const [sideA, sideB] = connection();
+		a.engine.attach(sideA, () => true);
+		b.engine.attach(sideB, () => true);
+		await Promise.all([a.synced, b.synced]);
+		expect(a.engine.topics).toEqual([]);
+		expect(b.engine.topics).toEqual([]);
+		expect([...sideA.sent, ...sideB.sent].map((message) => message.type)).toEqual([MESSAGE_TOPICS, MESSAGE_TOPICS]);
+		const announced = sideA.sent[0]!;
+		expect(announced.type === MESSAGE_TOPICS && announced.topics.map((topic) => topic.topic).sort()).toEqual([...MONTHS].sort());
+	});
+
+	it('asks only for the topics it lacks something of, a deletion alone included', async () => {
+		const first = await storeWith(MONTHS);
+		const second = new MemoryDocumentStore();
+		{
+			const from = new SyncEngine(first);
+			const to = new SyncEngine(second);
+			for (const topic of MONTHS) Y.applyUpdate(await to.open(topic), Y.encodeStateAsUpdate(await from.open(topic)));
+			// On the first device: a message more in March, and one deleted in May (no new struct).
+			(await from.open(MONTHS[2]!)).getMap('messages').set('new', { text: 'new in March' });
+			(await from.open(MONTHS[4]!)).getMap('messages').delete(`${MONTHS[4]}-m`);
+			await Promise.all([from.close(), to.close()]);
+		}
+		const a = await device(first);
+		const b = await device(second);
+		const [sideA, sideB] = connection();
+		a.engine.attach(sideA, () => true);
+		b.engine.attach(sideB, () => true);
+		await Promise.all([a.synced, b.synced]);
+		const asked = sideB.sent.flatMap((message) => (message.type === MESSAGE_SYNC && message.body[0] === syncProtocol.messageYjsSyncStep1 ? [message.topic] : []));
+		expect(asked.sort()).toEqual([MONTHS[2], MONTHS[4]]);
+		expect(b.engine.topics.sort()).toEqual([MONTHS[2], MONTHS[4]]);
+		expect(b.engine.doc(MONTHS[2]!)!.getMap('messages').get('new')).toEqual({ text: 'new in March' });
+		expect(b.engine.doc(MONTHS[4]!)!.getMap('messages').size).toBe(0);
+	});
+});
+
+describe('a new device', () => {
+	it('is answered from storage as saved: the device that has the history opens none of its documents', async () => {
+		const first = await storeWith(MONTHS, (topic, doc) => {
+			// Two changes each: a snapshot and a change, or two changes, as each store keeps them.
+			doc.getMap('messages').set(`${topic}-1`, { text: `${topic} one` });
+			doc.getMap('messages').set(`${topic}-2`, { text: `${topic} two` });
+		});
+		const a = await device(first);
+		const b = await device(new MemoryDocumentStore());
+		const [sideA, sideB] = connection();
+		a.engine.attach(sideA, () => true);
+		b.engine.attach(sideB, () => true);
+		await b.synced;
+		expect(a.engine.topics).toEqual([]);
+		for (const topic of MONTHS) expect(b.engine.doc(topic)!.getMap('messages').toJSON()).toEqual({ [`${topic}-1`]: { text: `${topic} one` }, [`${topic}-2`]: { text: `${topic} two` } });
+	});
+});
+
+describe('a listed device that announces topics it invents', () => {
+	it(`makes this device open at most ${MAX_NEW_TOPICS_PER_PEER} documents it did not hold; the real ones still sync`, async () => {
+		const store = await storeWith([]);
+		const b = await device(store);
+		const [, sideB] = connection();
+		b.engine.attach(sideB, () => true);
+		// The insider: a real month first, then as many invented names of the month pattern as an announcement holds.
+		const real = new Y.Doc();
+		real.getMap('messages').set('m', { text: 'real' });
+		const invented = Array.from({ length: MAX_TOPICS - 1 }, (_, i) => ({ topic: `chat/x${i}/2026-01`, weight: 1 }));
+		const fromInsider = (data: Uint8Array) => setTimeout(() => sideB.deliver(data), 0);
+		// It answers each question: about the real month with it, about the invented ones with nothing.
+		sideB.send = (_peer, data) => {
+			const message = readSyncMessage(data);
+			if (message.type !== MESSAGE_SYNC) return;
+			const doc = message.topic === MONTHS[0] ? real : new Y.Doc();
+			fromInsider(writeSync(message.topic, (e) => syncProtocol.writeSyncStep2(e, doc)));
+		};
+		fromInsider(writeTopics([{ topic: MONTHS[0]!, weight: 1 }, ...invented]));
+		// And, past the bound, updates for still more invented topics.
+		for (let i = 0; i < 10; i++) fromInsider(writeSync(`chat/y${i}/2026-01`, (e) => syncProtocol.writeUpdate(e, Y.encodeStateAsUpdate(real))));
+		await b.synced;
+		await new Promise((resolve) => setTimeout(resolve, 50));
+		expect(b.engine.doc(MONTHS[0]!)!.getMap('messages').get('m')).toEqual({ text: 'real' });
+		expect(b.engine.topics.length).toBeLessThanOrEqual(MAX_NEW_TOPICS_PER_PEER);
+		expect(b.engine.topics.some((topic) => topic.startsWith('chat/y'))).toBe(false);
+		// Every name past the bound was refused: the rest of the announcement, and the ten updates.
+		expect(b.engine.refusedTopics).toBe(MAX_TOPICS + 10 - MAX_NEW_TOPICS_PER_PEER);
+		await b.engine.close();
+	});
+});
