@@ -207,7 +207,12 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			},
 			// The account first, then the newest months: a new device fills its chats newest first.
 			priority: (topic) => monthTopicRange(topic)?.start ?? Number.MAX_SAFE_INTEGER,
-			describe: describeMonth
+			describe: describeMonth,
+			// A message deleted for everyone in a chat with others leaves no text in what its documents send.
+			collects: (topic) => {
+				const chatId = chatOfTopic(topic);
+				return !!chatId && !!this.shared?.isShared(chatId);
+			}
 		});
 		this.engine.on('changed', () => this.changed());
 		// A month opened (scrolled back to, or synced) adds to what a chat shows.

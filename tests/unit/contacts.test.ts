@@ -222,6 +222,14 @@ describe('in a chat with another account', () => {
 		await b[0]!.chats.change(b[0]!.chats.messages(chatId).find((message) => message.id === reply.id)!, { deleted: true });
 		await until(a, () => a[0]!.chats.messages(chatId).some((message) => message.id === reply.id && message.deleted && message.text === ''));
 		expect(edited.account).toBe(a[0]!.trust.accountId);
+		// What any device of either account sends of that month no longer holds the deleted text.
+		const topic = monthTopic(chatId, monthOf(reply.sentAt));
+		for (const device of all) {
+			const doc = await (device as unknown as { engine: { open(topic: string): Promise<Y.Doc> } }).engine.open(topic);
+			const sent = new TextDecoder().decode(Y.encodeStateAsUpdate(doc));
+			expect(sent).toContain('Shall we meet on Saturday?');
+			expect(sent).not.toContain('Friday works');
+		}
 		// Search finds what is stored on the device, not what was deleted.
 		expect((await b[1]!.chats.search('saturday')).map((message) => message.id)).toEqual([sent.id]);
 		expect(await a[0]!.chats.search('friday works')).toEqual([]);

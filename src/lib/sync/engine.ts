@@ -65,6 +65,12 @@ export interface SyncEngineOptions {
 	priority?: (topic: string) => number;
 	/** What the store keeps beside `topic`'s document with every save (plain data), read back by `stored`. */
 	describe?: (topic: string, doc: Y.Doc) => unknown;
+	/**
+	 * Whether `topic`'s document runs with Yjs garbage collection, so that what was deleted in it
+	 * (a message deleted for everyone) is not in what it sends; such a document is never answered
+	 * from storage as saved, which may still hold the deleted content.
+	 */
+	collects?: (topic: string) => boolean;
 }
 
 /** How far this device has come in receiving what its peers announced. */
@@ -334,7 +340,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			console.warn(`Samen: ${topic} could not be read as saved; it is opened instead`, error);
 			return false;
 		}
-		if (!saved || this.docs.has(topic) || !attachment.progress.has(peer)) return false;
+		if (!saved || this.docs.has(topic) || !attachment.progress.has(peer) || this.options.collects?.(topic)) return false;
 		const [snapshot, ...changes] = saved;
 		for (const change of changes) attachment.channel.send(peer, writeSync(topic, (e) => syncProtocol.writeUpdate(e, change)));
 		attachment.channel.send(peer, writeSync(topic, (e) => {
@@ -366,9 +372,10 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	}
 
 	private async load(topic: string): Promise<Y.Doc> {
-		// gc off: deletions are rare here and a collected item cannot be re-sent to a peer that lacks it.
+		// gc off, but where what was deleted must not travel on: deletions are rare elsewhere, and the
+		// history window's excerpts rely on every item being there.
 		// Named by its topic: a random guid costs a call to the random source per document.
-		const doc = new Y.Doc({ gc: false, guid: topic });
+		const doc = new Y.Doc({ gc: this.options.collects?.(topic) ?? false, guid: topic });
 		const describe = this.options.describe;
 		await this.store.bind(topic, doc, describe && ((saved) => describe(topic, saved)));
 		const listener = (update: Uint8Array, origin: unknown) => {
