@@ -1,34 +1,32 @@
 /**
- * The open chat's state: its title, its messages laid out by day (./timeline.ts), the draft in the
- * composer, and what went wrong sending. A visible chat marks what it shows as read; a hidden one
+ * The open chat's state: its title, its loaded messages laid out by day (./timeline.ts, made again
+ * only when they change), the draft in the composer, and what went wrong sending. A visible chat marks what it shows as read; a hidden one
  * leaves it unread, so that the title, the badge and notifications still count it.
  */
 import { MessageError } from '../chats/chats';
+import type { ChatMessage } from '../chats/messages';
 import { i18n, t } from '../i18n/index.svelte';
 import { watched } from './app.svelte';
 import { attention } from './attention.svelte';
 import { markShown } from './reads.svelte';
-import { dayLabel, timeline, type TimelineDay } from './timeline';
+import { dayLabel, timeline, type TimelineItem } from './timeline';
 
 export interface ChatWindowView {
 	title: string;
-	days: TimelineDay[];
+	/** Every loaded message and the days they fall on, oldest first (the list draws those on screen). */
+	items: readonly TimelineItem[];
 	count: number;
-	/** The chat has months older than those shown (they load as the list is scrolled back). */
+	/** The chat has months older than those loaded (they load as the list is scrolled back). */
 	hasOlder: boolean;
+	/** The clock the day labels are made with. */
+	now: number;
 }
-
-/** Messages drawn when a chat opens, and how many more each step back adds. */
-export const MESSAGES_DRAWN = 100;
 
 export class ChatWindow {
 	draft = $state('');
 	error = $state('');
-	/**
-	 * How many of the newest loaded messages are drawn: a month can hold thousands, and drawing
-	 * them all would make opening the chat and every new message slow.
-	 */
-	drawn = $state(MESSAGES_DRAWN);
+	/** The last layout and the messages it was made of: a change elsewhere in the session reuses it. */
+	private laidOut?: { messages: readonly ChatMessage[]; items: TimelineItem[] };
 
 	constructor(private readonly chatId: () => string) {}
 
@@ -37,38 +35,35 @@ export class ChatWindow {
 		const chatId = this.chatId();
 		const chat = session?.chats.chat(chatId);
 		if (!session || !chat) return undefined;
-		const names = new Map<string, string>();
-		const nameOf = (author: string) => {
-			let name = names.get(author);
-			if (name === undefined) names.set(author, (name = session.deviceName(author) ?? t('chat.unknownDevice')));
-			return name;
-		};
-		const now = Date.now();
-		const words = { today: t('chat.today'), yesterday: t('chat.yesterday') };
-		const loaded = session.chats.messages(chatId);
-		const messages = loaded.length > this.drawn ? loaded.slice(loaded.length - this.drawn) : loaded;
+		const messages = session.chats.messages(chatId);
+		if (this.laidOut?.messages !== messages) this.laidOut = { messages, items: timeline(messages, session.self.id) };
 		return {
 			title: chat.kind === 'self' ? t('chats.self') : chat.title,
-			days: timeline(messages, session.self.id, nameOf, (at) => dayLabel(at, now, i18n.locale, words)),
+			items: this.laidOut.items,
 			count: messages.length,
-			hasOlder: loaded.length > this.drawn || session.chats.hasOlder(chatId)
+			hasOlder: session.chats.hasOlder(chatId),
+			now: Date.now()
 		};
+	}
+
+	/** A day separator's label: "Today", "Yesterday", a weekday, a date. */
+	dayLabel(at: number, now: number): string {
+		return dayLabel(at, now, i18n.locale, { today: t('chat.today'), yesterday: t('chat.yesterday') });
+	}
+
+	/** The name a bubble shows for the device that wrote it. */
+	deviceName(device: string): string {
+		return watched()?.deviceName(device) ?? t('chat.unknownDevice');
 	}
 
 	/** Opens the chat at its newest messages: the months they are in are loaded, no older ones. */
 	async open(): Promise<void> {
-		this.drawn = MESSAGES_DRAWN;
 		await watched()?.chats.show(this.chatId());
 	}
 
-	/** Draws older messages: more of those loaded, or else the month before; false when there are none. */
+	/** Loads the month before the oldest one loaded; false when there is none. */
 	async showOlder(): Promise<boolean> {
-		const chats = watched()?.chats;
-		if (!chats) return false;
-		const loaded = chats.messages(this.chatId()).length;
-		if (loaded <= this.drawn && !(await chats.showOlder(this.chatId()))) return false;
-		this.drawn += MESSAGES_DRAWN;
-		return true;
+		return (await watched()?.chats.showOlder(this.chatId())) ?? false;
 	}
 
 	/** Everything in the chat counts as read, here and for the account, when the user can see it. */
