@@ -119,6 +119,8 @@ test('a long chat opens at its newest message and scrolls back to its first, eve
 		const read = await page.getByTestId('messages').evaluate(async (scroller, labels) => {
 			const days: string[] = [];
 			const misplaced: string[] = [];
+			/** Per frame: the position, and the days in the page (told when a check fails). */
+			const frames: string[] = [];
 			let most = 0;
 			let still = 0;
 			const started = performance.now();
@@ -138,17 +140,18 @@ test('a long chat opens at its newest message and scrolls back to its first, eve
 				}
 				most = Math.max(most, scroller.querySelectorAll('[data-testid="message"]').length);
 				const before = scroller.scrollTop;
+				frames.push(`${before}/${scroller.scrollHeight}: ${[...shownDays].join(', ')}`);
 				scroller.scrollTop = Math.max(0, before - scroller.clientHeight * 0.8);
 				still = before === 0 && !scroller.querySelector('[data-testid="show-earlier"]') ? still + 1 : 0;
 			}
-			return { days, misplaced, most };
+			return { days, misplaced, most, frames };
 		}, labels);
 
 		await expect(bubble(oldest)).toBeInViewport();
 		await expect(page.getByTestId('day').first()).toHaveText(labels[daysAgo[0]!]!);
-		expect(read.misplaced).toEqual([]);
+		expect(read.misplaced, read.frames.join('\n')).toEqual([]);
 		// Every day, once.
-		expect(read.days.sort()).toEqual(daysAgo.map((ago) => labels[ago]!).sort());
+		expect(read.days.sort(), read.frames.join('\n')).toEqual(daysAgo.map((ago) => labels[ago]!).sort());
 		// 3,003 messages loaded; the page held a screenful and a little around, never more.
 		expect(read.most).toBeGreaterThan(5);
 		expect(read.most).toBeLessThanOrEqual(40);

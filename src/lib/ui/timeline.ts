@@ -54,14 +54,28 @@ export function daysAgo(at: number, now: number): number {
 	return Math.round((startOfLocalDay(now) - startOfLocalDay(at)) / DAY_MS);
 }
 
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** One formatter per locale and style, made once: labels are made as the list scrolls. */
+function format(locale: string, style: 'weekday' | 'date' | 'dateYear'): Intl.DateTimeFormat {
+	const key = `${locale}/${style}`;
+	let made = formats.get(key);
+	if (!made) {
+		const options: Intl.DateTimeFormatOptions =
+			style === 'weekday' ? { weekday: 'long' } : { day: 'numeric', month: 'long', year: style === 'dateYear' ? 'numeric' : undefined };
+		formats.set(key, (made = new Intl.DateTimeFormat(locale, options)));
+	}
+	return made;
+}
+
 /** "Today", "Yesterday", "Monday" (up to six days back), "25 November", or "25 November 2025" in another year. */
 export function dayLabel(at: number, now: number, locale: string, words: DayWords): string {
 	const ago = daysAgo(at, now);
 	if (ago === 0) return words.today;
 	if (ago === 1) return words.yesterday;
-	if (ago > 1 && ago < 7) return new Intl.DateTimeFormat(locale, { weekday: 'long' }).format(at);
+	if (ago > 1 && ago < 7) return format(locale, 'weekday').format(at);
 	const sameYear = new Date(at).getFullYear() === new Date(now).getFullYear();
-	return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: sameYear ? undefined : 'numeric' }).format(at);
+	return format(locale, sameYear ? 'date' : 'dateYear').format(at);
 }
 
 /**
