@@ -4,14 +4,19 @@ import { createAccount, launch, openDevice, openSelfChat } from './devices';
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 
-/** Writes `count` numbered messages with Enter. */
+/** Writes `count` numbered messages with Enter; each shows at the bottom of the list. */
 async function write(page: Page, count: number): Promise<void> {
 	const composer = page.getByTestId('composer');
 	for (let i = 1; i <= count; i++) {
 		await composer.fill(`message ${i}`);
 		await composer.press('Enter');
-		await expect(page.getByTestId('message')).toHaveCount(i);
+		await expect(page.getByTestId('message-text').last()).toHaveText(`message ${i}`);
 	}
+}
+
+/** The bubble of the message with this text. */
+function bubble(page: Page, text: string) {
+	return page.getByTestId('message').filter({ has: page.getByTestId('message-text').getByText(text, { exact: true }) });
 }
 
 test('on a phone a long chat scrolls under a fixed header and composer; the page itself never scrolls', async ({ baseURL }) => {
@@ -23,8 +28,8 @@ test('on a phone a long chat scrolls under a fixed header and composer; the page
 		await page.getByTestId('chat-self').click();
 		await write(page, 40);
 
-		const first = page.getByTestId('message').first();
-		const last = page.getByTestId('message').last();
+		const first = bubble(page, 'message 1');
+		const last = bubble(page, 'message 40');
 		const fixed = [
 			page.getByRole('link', { name: 'Samen' }),
 			page.getByTestId('status'),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../src/lib/chats/messages';
 import { NewMessages } from '../../src/lib/ui/new-messages';
-import { dayLabel, daysAgo, timeline } from '../../src/lib/ui/timeline';
+import { dayAt, dayLabel, daysAgo, grownAt, timeline } from '../../src/lib/ui/timeline';
 
 const words = { today: 'Today', yesterday: 'Yesterday' };
 /** Wednesday 25 November 2026, 14:30 local time. */
@@ -34,38 +34,76 @@ describe('day labels', () => {
 
 describe('timeline', () => {
 	const names: Record<string, string> = { laptop: 'Laptop', phone: 'Phone' };
+	/** What a reader sees, in order: day labels, and bubbles with the device they name. */
 	const layout = (messages: ChatMessage[], self = 'laptop') =>
-		timeline(messages, self, (id) => names[id] ?? '?', (time) => dayLabel(time, now, 'en', words));
+		timeline(messages, self).map((item) =>
+			item.kind === 'day' ? dayLabel(item.at, now, 'en', words) : `${item.key}${item.mine ? ' (mine)' : ''}${item.device ? ` from ${names[item.device]}` : ''}`
+		);
 
-	it('groups messages under their local day', () => {
-		const days = layout([message('a', 'laptop', at(24, 9)), message('b', 'laptop', at(24, 22)), message('c', 'laptop', at(25, 8))]);
-		expect(days.map((day) => [day.label, day.rows.map((row) => row.id)])).toEqual([
-			['Yesterday', ['a', 'b']],
-			['Today', ['c']]
+	it('puts each local day under its separator, once', () => {
+		const messages = [message('a', 'laptop', at(24, 9)), message('b', 'laptop', at(24, 22)), message('c', 'laptop', at(25, 8))];
+		expect(layout(messages)).toEqual(['Yesterday', 'a (mine)', 'b (mine)', 'Today', 'c (mine)']);
+		const keys = timeline(messages, 'laptop').map((item) => item.key);
+		expect(new Set(keys).size).toBe(keys.length);
+	});
+
+	it('starts a day at local midnight, not at 24 hours after the previous one', () => {
+		expect(layout([message('a', 'laptop', at(23, 23)), message('b', 'laptop', at(24, 0)), message('c', 'laptop', at(24, 23)), message('d', 'laptop', at(25, 0))])).toEqual([
+			'Monday',
+			'a (mine)',
+			'Yesterday',
+			'b (mine)',
+			'c (mine)',
+			'Today',
+			'd (mine)'
 		]);
 	});
 
 	it('names no device while this device alone wrote in the chat', () => {
-		const days = layout([message('a', 'laptop', at(25, 9)), message('b', 'laptop', at(25, 10))]);
-		expect(days[0]!.rows.map((row) => row.device)).toEqual([undefined, undefined]);
-		expect(days[0]!.rows.every((row) => row.mine)).toBe(true);
+		expect(layout([message('a', 'laptop', at(25, 9)), message('b', 'laptop', at(25, 10))])).toEqual(['Today', 'a (mine)', 'b (mine)']);
 	});
 
 	it('names the device at the start of each run once several devices wrote', () => {
-		const days = layout([
+		const items = layout([
 			message('a', 'laptop', at(25, 9)),
 			message('b', 'laptop', at(25, 10)),
 			message('c', 'phone', at(25, 11)),
 			message('d', 'phone', at(25, 12)),
 			message('e', 'laptop', at(25, 13))
 		]);
-		expect(days[0]!.rows.map((row) => row.device)).toEqual(['Laptop', undefined, 'Phone', undefined, 'Laptop']);
+		expect(items).toEqual(['Today', 'a (mine) from Laptop', 'b (mine)', 'c from Phone', 'd', 'e (mine) from Laptop']);
 	});
 
 	it('names another device on the first of its messages each day, even when it alone wrote', () => {
-		const days = layout([message('a', 'phone', at(24, 9)), message('b', 'phone', at(24, 10)), message('c', 'phone', at(25, 9))]);
-		expect(days.map((day) => day.rows.map((row) => row.device))).toEqual([['Phone', undefined], ['Phone']]);
-		expect(days[0]!.rows[0]!.mine).toBe(false);
+		expect(layout([message('a', 'phone', at(24, 9)), message('b', 'phone', at(24, 10)), message('c', 'phone', at(25, 9))])).toEqual([
+			'Yesterday',
+			'a from Phone',
+			'b',
+			'Today',
+			'c from Phone'
+		]);
+	});
+
+	it('finds the day a position in the list falls under', () => {
+		const items = timeline([message('a', 'laptop', at(24, 9)), message('b', 'laptop', at(24, 10)), message('c', 'laptop', at(25, 9))], 'laptop');
+		expect([0, 1, 2, 3, 4].map((index) => dayAt(items, index))).toEqual([0, 0, 0, 3, 3]);
+		expect(dayAt([], 0)).toBeUndefined();
+	});
+
+	it('tells older messages loaded above from new ones below', () => {
+		const month = (from: number, to: number) =>
+			timeline(
+				Array.from({ length: to - from }, (_, i) => message(`m${from + i}`, 'laptop', at(from + i))),
+				'laptop'
+			);
+		const shown = month(10, 20);
+		// The month before loads: the same newest message, more before it.
+		expect(grownAt(shown, month(1, 20))).toBe('start');
+		// A new message: the list grew at its end.
+		expect(grownAt(shown, month(10, 21))).toBe('end');
+		// Nothing drawn yet, or nothing new.
+		expect(grownAt([], shown)).toBe('end');
+		expect(grownAt(shown, shown)).toBe('end');
 	});
 });
 
@@ -83,6 +121,20 @@ describe('new messages to notify of', () => {
 			{ chatId: 'self', title: 'Message yourself', text: 'second', count: 2 }
 		]);
 		expect(arrivals.take(chat([old, mine, theirs, newest]), 'laptop')).toEqual([]);
+	});
+
+	it('reports a message that arrives late, written before the newest one, while it is unread', () => {
+		const arrivals = new NewMessages();
+		const first = message('a', 'phone', at(25, 9), 'first');
+		const newest = message('c', 'phone', at(25, 11), 'newest');
+		arrivals.take(chat([first, newest], at(25, 8)), 'laptop');
+		// A device that was offline wrote at 10:00; its message arrives now.
+		const late = message('b', 'tablet', at(25, 10), 'late');
+		expect(arrivals.take(chat([first, late, newest], at(25, 8)), 'laptop')).toEqual([
+			{ chatId: 'self', title: 'Message yourself', text: 'late', count: 1 }
+		]);
+		// Once read, a message is never news again.
+		expect(arrivals.take(chat([first, late, newest], at(25, 12)), 'laptop')).toEqual([]);
 	});
 
 	it('stays quiet about messages another device already read', () => {

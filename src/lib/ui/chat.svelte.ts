@@ -1,34 +1,49 @@
 /**
- * The open chat's state: its title, its messages laid out by day (./timeline.ts), the draft in the
- * composer, and what went wrong sending. A visible chat marks what it shows as read; a hidden one
+ * The open chat's state: its title, its newest messages laid out by day (./timeline.ts, made again
+ * only when they change; more as the user scrolls back), the draft in the composer, and what went
+ * wrong sending. A visible chat marks what it shows as read; a hidden one
  * leaves it unread, so that the title, the badge and notifications still count it.
  */
 import { MessageError } from '../chats/chats';
+import { compareMessages, type ChatMessage } from '../chats/messages';
 import { i18n, t } from '../i18n/index.svelte';
 import { watched } from './app.svelte';
 import { attention } from './attention.svelte';
 import { markShown } from './reads.svelte';
-import { dayLabel, timeline, type TimelineDay } from './timeline';
+import { dayLabel, timeline, type TimelineItem } from './timeline';
 
 export interface ChatWindowView {
 	title: string;
-	days: TimelineDay[];
+	/** The messages laid out and the days they fall on, oldest first (the list draws those on screen). */
+	items: readonly TimelineItem[];
 	count: number;
-	/** The chat has months older than those shown (they load as the list is scrolled back). */
+	/** The chat has months older than those loaded (they load as the list is scrolled back). */
 	hasOlder: boolean;
+	/** The clock the day labels are made with. */
+	now: number;
 }
 
-/** Messages drawn when a chat opens, and how many more each step back adds. */
-export const MESSAGES_DRAWN = 100;
+/**
+ * Messages laid out when a chat opens, and how many more each step back adds. The list draws only
+ * what is on screen, but laying out every loaded message (a device can hold a chat's whole history
+ * open) would make opening the chat, and every new message, cost the whole history.
+ */
+export const MESSAGES_LAID_OUT = 200;
+export const MORE_LAID_OUT = 500;
 
 export class ChatWindow {
 	draft = $state('');
 	error = $state('');
 	/**
-	 * How many of the newest loaded messages are drawn: a month can hold thousands, and drawing
-	 * them all would make opening the chat and every new message slow.
+	 * The oldest message laid out: the list runs from it to the newest, so new messages add to its
+	 * end and steps back to its start. Null: from the chat's first message. Set once the chat is
+	 * open; until then the newest messages are laid out.
 	 */
-	drawn = $state(MESSAGES_DRAWN);
+	private from?: ChatMessage | null;
+	/** Rises when `from` moves back, so that the view is made again. */
+	private steps = $state(0);
+	/** The last layout and what it was made of: a change elsewhere in the session reuses it. */
+	private laidOut?: { messages: readonly ChatMessage[]; start: number; items: TimelineItem[] };
 
 	constructor(private readonly chatId: () => string) {}
 
@@ -37,37 +52,65 @@ export class ChatWindow {
 		const chatId = this.chatId();
 		const chat = session?.chats.chat(chatId);
 		if (!session || !chat) return undefined;
-		const names = new Map<string, string>();
-		const nameOf = (author: string) => {
-			let name = names.get(author);
-			if (name === undefined) names.set(author, (name = session.deviceName(author) ?? t('chat.unknownDevice')));
-			return name;
-		};
-		const now = Date.now();
-		const words = { today: t('chat.today'), yesterday: t('chat.yesterday') };
-		const loaded = session.chats.messages(chatId);
-		const messages = loaded.length > this.drawn ? loaded.slice(loaded.length - this.drawn) : loaded;
+		const messages = session.chats.messages(chatId);
+		void this.steps;
+		const start = this.start(messages);
+		if (this.laidOut?.messages !== messages || this.laidOut.start !== start) {
+			this.laidOut = { messages, start, items: timeline(start > 0 ? messages.slice(start) : messages, session.self.id) };
+		}
 		return {
 			title: chat.kind === 'self' ? t('chats.self') : chat.title,
-			days: timeline(messages, session.self.id, nameOf, (at) => dayLabel(at, now, i18n.locale, words)),
-			count: messages.length,
-			hasOlder: loaded.length > this.drawn || session.chats.hasOlder(chatId)
+			items: this.laidOut.items,
+			count: messages.length - start,
+			hasOlder: start > 0 || session.chats.hasOlder(chatId),
+			now: Date.now()
 		};
+	}
+
+	/** A day separator's label: "Today", "Yesterday", a weekday, a date. */
+	dayLabel(at: number, now: number): string {
+		return dayLabel(at, now, i18n.locale, { today: t('chat.today'), yesterday: t('chat.yesterday') });
+	}
+
+	/** The name a bubble shows for the device that wrote it. */
+	deviceName(device: string): string {
+		return watched()?.deviceName(device) ?? t('chat.unknownDevice');
+	}
+
+	/** Where the layout starts in the chat's loaded messages. */
+	private start(messages: readonly ChatMessage[]): number {
+		if (this.from === null) return 0;
+		if (this.from === undefined) return Math.max(0, messages.length - MESSAGES_LAID_OUT);
+		return firstFrom(messages, this.from);
 	}
 
 	/** Opens the chat at its newest messages: the months they are in are loaded, no older ones. */
 	async open(): Promise<void> {
-		this.drawn = MESSAGES_DRAWN;
-		await watched()?.chats.show(this.chatId());
+		this.from = undefined;
+		this.steps++;
+		const chats = watched()?.chats;
+		if (!chats) return;
+		await chats.show(this.chatId());
+		const messages = chats.messages(this.chatId());
+		this.from = messages.length > MESSAGES_LAID_OUT ? messages[messages.length - MESSAGES_LAID_OUT] : null;
+		this.steps++;
 	}
 
-	/** Draws older messages: more of those loaded, or else the month before; false when there are none. */
+	/** Lays out older messages: more of those loaded, or else the month before; false when there are none. */
 	async showOlder(): Promise<boolean> {
 		const chats = watched()?.chats;
 		if (!chats) return false;
-		const loaded = chats.messages(this.chatId()).length;
-		if (loaded <= this.drawn && !(await chats.showOlder(this.chatId()))) return false;
-		this.drawn += MESSAGES_DRAWN;
+		let messages = chats.messages(this.chatId());
+		let start = this.start(messages);
+		if (start === 0) {
+			// Everything loaded is laid out: the month before, from where the layout starts now.
+			const first = messages[0];
+			if (!(await chats.showOlder(this.chatId()))) return false;
+			messages = chats.messages(this.chatId());
+			start = first ? firstFrom(messages, first) : messages.length;
+		}
+		this.from = messages[Math.max(0, start - MORE_LAID_OUT)] ?? null;
+		this.steps++;
 		return true;
 	}
 
@@ -99,4 +142,16 @@ export class ChatWindow {
 			return false;
 		}
 	}
+}
+
+/** Where `from` is, or would be, in the sorted messages. */
+function firstFrom(messages: readonly ChatMessage[], from: ChatMessage): number {
+	let low = 0;
+	let high = messages.length;
+	while (low < high) {
+		const middle = (low + high) >>> 1;
+		if (compareMessages(messages[middle]!, from) < 0) low = middle + 1;
+		else high = middle;
+	}
+	return low;
 }

@@ -2,26 +2,34 @@
  * How a chat's messages are laid out on screen: grouped by the local calendar day, each day under
  * a label ("Today", "Yesterday", a weekday in the last week, then a date), and the device that
  * wrote a message named only where that tells the reader something. No Svelte, no DOM: the chat
- * view model feeds it the messages, the locale and the clock.
+ * view model feeds it the messages; labels and names are made for the few items on screen, with
+ * the locale and the clock.
  */
 import type { ChatMessage } from '../chats/messages';
 
-export interface TimelineRow {
-	id: string;
+/** A message's bubble. */
+export interface TimelineMessage {
+	kind: 'message';
+	/** The message's id. */
+	key: string;
 	text: string;
 	sentAt: number;
 	/** Written by this device. */
 	mine: boolean;
-	/** The name of the device that wrote it, shown on this bubble; undefined where it would only repeat. */
+	/** The device that wrote it, to be named on this bubble; undefined where its name would only repeat. */
 	device?: string;
 }
 
+/** The separator above a day's first message; its label is made when it is drawn (it depends on the clock). */
 export interface TimelineDay {
-	/** The local calendar day, "YYYY-MM-DD". */
+	kind: 'day';
+	/** "day YYYY-MM-DD": the local calendar day (never a message id, which has no space). */
 	key: string;
-	label: string;
-	rows: TimelineRow[];
+	/** The time of the day's first message. */
+	at: number;
 }
+
+export type TimelineItem = TimelineDay | TimelineMessage;
 
 export interface DayWords {
 	today: string;
@@ -46,44 +54,80 @@ export function daysAgo(at: number, now: number): number {
 	return Math.round((startOfLocalDay(now) - startOfLocalDay(at)) / DAY_MS);
 }
 
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** One formatter per locale and style, made once: labels are made as the list scrolls. */
+function format(locale: string, style: 'weekday' | 'date' | 'dateYear'): Intl.DateTimeFormat {
+	const key = `${locale}/${style}`;
+	let made = formats.get(key);
+	if (!made) {
+		const options: Intl.DateTimeFormatOptions =
+			style === 'weekday' ? { weekday: 'long' } : { day: 'numeric', month: 'long', year: style === 'dateYear' ? 'numeric' : undefined };
+		formats.set(key, (made = new Intl.DateTimeFormat(locale, options)));
+	}
+	return made;
+}
+
 /** "Today", "Yesterday", "Monday" (up to six days back), "25 November", or "25 November 2025" in another year. */
 export function dayLabel(at: number, now: number, locale: string, words: DayWords): string {
 	const ago = daysAgo(at, now);
 	if (ago === 0) return words.today;
 	if (ago === 1) return words.yesterday;
-	if (ago > 1 && ago < 7) return new Intl.DateTimeFormat(locale, { weekday: 'long' }).format(at);
+	if (ago > 1 && ago < 7) return format(locale, 'weekday').format(at);
 	const sameYear = new Date(at).getFullYear() === new Date(now).getFullYear();
-	return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: sameYear ? undefined : 'numeric' }).format(at);
+	return format(locale, sameYear ? 'date' : 'dateYear').format(at);
 }
 
 /**
- * The messages (sorted, oldest first) as days of bubbles. A bubble names its device when it starts
- * a run of messages by that device (first of the day, or after another device wrote), and then
- * only if the name helps: always for another device's messages, for this device's own only when
- * some other device of the account has written in the chat too.
+ * The messages (sorted, oldest first) as one list: each day's separator, then its bubbles; the
+ * list a virtualized view draws a window of. A bubble names its device when it starts a run of
+ * messages by that device (first of the day, or after another device wrote), and then only if the
+ * name helps: always for another device's messages, for this device's own only when some other
+ * device of the account has written in the chat too.
  */
-export function timeline(
-	messages: readonly ChatMessage[],
-	self: string,
-	deviceName: (id: string) => string,
-	dayOf: (at: number) => string
-): TimelineDay[] {
-	const severalAuthors = new Set(messages.map((message) => message.author)).size > 1;
-	const days: TimelineDay[] = [];
-	let day: TimelineDay | undefined;
+export function timeline(messages: readonly ChatMessage[], self: string): TimelineItem[] {
+	let severalAuthors = false;
+	for (const message of messages) {
+		if (message.author !== messages[0]!.author) {
+			severalAuthors = true;
+			break;
+		}
+	}
+	const items: TimelineItem[] = [];
+	// The current day's bounds in local time: a date is made only where a day begins.
+	let dayStart = Number.POSITIVE_INFINITY;
+	let dayEnd = Number.NEGATIVE_INFINITY;
 	let previous: ChatMessage | undefined;
 	for (const message of messages) {
-		const key = localDayKey(message.sentAt);
-		if (day?.key !== key) {
-			day = { key, label: dayOf(message.sentAt), rows: [] };
-			days.push(day);
+		if (message.sentAt < dayStart || message.sentAt >= dayEnd) {
+			const date = new Date(message.sentAt);
+			dayStart = new Date(date.getFullYear(), date.getMonth(), date.getDate()).getTime();
+			dayEnd = new Date(date.getFullYear(), date.getMonth(), date.getDate() + 1).getTime();
+			items.push({ kind: 'day', key: `day ${localDayKey(message.sentAt)}`, at: message.sentAt });
 			previous = undefined;
 		}
 		const mine = message.author === self;
 		const startsRun = previous?.author !== message.author;
 		const named = startsRun && (!mine || severalAuthors);
-		day.rows.push({ id: message.id, text: message.text, sentAt: message.sentAt, mine, device: named ? deviceName(message.author) : undefined });
+		items.push({ kind: 'message', key: message.id, text: message.text, sentAt: message.sentAt, mine, device: named ? message.author : undefined });
 		previous = message;
 	}
-	return days;
+	return items;
+}
+
+/** The day separator a list position falls under: the nearest one at or before `index`. */
+export function dayAt(items: readonly TimelineItem[], index: number): number | undefined {
+	for (let i = Math.min(index, items.length - 1); i >= 0; i--) if (items[i]!.kind === 'day') return i;
+	return undefined;
+}
+
+/**
+ * How a new list differs from the one drawn before, for a view that keeps its place: 'start' when
+ * the newest item is the same and items came in before it (older months loaded, or history synced
+ * in from another device), so the place is kept from the end; 'end' otherwise (a new message, or
+ * nothing added).
+ */
+export function grownAt(before: readonly TimelineItem[], after: readonly TimelineItem[]): 'start' | 'end' {
+	const last = before.at(-1);
+	return last !== undefined && after.length > before.length && after.at(-1)!.key === last.key ? 'start' : 'end';
 }
