@@ -10,10 +10,14 @@ import { i18n, t } from '../i18n/index.svelte';
 import { watched } from './app.svelte';
 import { attention } from './attention.svelte';
 import { markShown } from './reads.svelte';
-import { dayLabel, timeline, type TimelineItem } from './timeline';
+import { bubbleView, accountName, type BubbleView } from './chat-people';
+import { chatTitle } from './contacts.svelte';
+import { dayLabel, timeline, type TimelineItem, type TimelineMessage } from './timeline';
 
 export interface ChatWindowView {
 	title: string;
+	/** A chat with other accounts: its messages can be replied to and reacted to. */
+	shared: boolean;
 	/** The messages laid out and the days they fall on, oldest first (the list draws those on screen). */
 	items: readonly TimelineItem[];
 	count: number;
@@ -34,6 +38,10 @@ export const MORE_LAID_OUT = 500;
 export class ChatWindow {
 	draft = $state('');
 	error = $state('');
+	/** The message the draft replies to. */
+	replyTo = $state<ChatMessage | undefined>();
+	/** This account's message the draft edits. */
+	editing = $state<ChatMessage | undefined>();
 	/**
 	 * The oldest message laid out: the list runs from it to the newest, so new messages add to its
 	 * end and steps back to its start. Null: from the chat's first message. Set once the chat is
@@ -56,10 +64,12 @@ export class ChatWindow {
 		void this.steps;
 		const start = this.start(messages);
 		if (this.laidOut?.messages !== messages || this.laidOut.start !== start) {
-			this.laidOut = { messages, start, items: timeline(start > 0 ? messages.slice(start) : messages, session.self.id) };
+			const account = chat.kind === 'self' ? undefined : session.trust.accountId;
+			this.laidOut = { messages, start, items: timeline(start > 0 ? messages.slice(start) : messages, session.self.id, account) };
 		}
 		return {
-			title: chat.kind === 'self' ? t('chats.self') : chat.title,
+			title: chat.kind === 'self' ? t('chats.self') : chatTitle(session, chat),
+			shared: chat.kind !== 'self',
 			items: this.laidOut.items,
 			count: messages.length - start,
 			hasOlder: start > 0 || session.chats.hasOlder(chatId),
@@ -75,6 +85,53 @@ export class ChatWindow {
 	/** The name a bubble shows for the device that wrote it. */
 	deviceName(device: string): string {
 		return watched()?.deviceName(device) ?? t('chat.unknownDevice');
+	}
+
+	/** What one bubble on screen shows: made only for those drawn. */
+	bubble(item: TimelineMessage): BubbleView | undefined {
+		const session = watched();
+		const chat = session?.chats.chat(this.chatId());
+		if (!session || !chat) return undefined;
+		const byId = (id: string) => this.laidOut?.messages.find((message) => message.id === id);
+		return bubbleView(session, chat, item.message, byId, item.device && this.deviceName(item.device));
+	}
+
+	/** The name the composer shows above a reply. */
+	replyName(): string {
+		const session = watched();
+		return session && this.replyTo ? accountName(session, this.replyTo.account) : '';
+	}
+
+	startReply(message: ChatMessage): void {
+		this.editing = undefined;
+		this.replyTo = message;
+	}
+
+	startEdit(message: ChatMessage): void {
+		this.replyTo = undefined;
+		this.editing = message;
+		this.draft = message.text;
+	}
+
+	cancelCompose(): void {
+		if (this.editing) this.draft = '';
+		this.replyTo = undefined;
+		this.editing = undefined;
+	}
+
+	async react(message: ChatMessage, emoji: string): Promise<void> {
+		await watched()?.shared.react(message, emoji);
+	}
+
+	/** Deletes one of this account's messages for everyone, once the user confirmed. */
+	async remove(message: ChatMessage): Promise<void> {
+		const session = watched();
+		if (!session || !confirm(t('chat.confirmDelete'))) return;
+		try {
+			await session.chats.change(message, { deleted: true });
+		} catch (failure) {
+			this.error = t('chat.sendFailed', { reason: (failure as Error).message });
+		}
 	}
 
 	/** Where the layout starts in the chat's loaded messages. */
@@ -128,13 +185,19 @@ export class ChatWindow {
 		if (!session || !this.draft.trim()) return false;
 		// The box empties at once: what is typed while the message is being stored is the next one.
 		const text = this.draft;
+		const { replyTo, editing } = this;
 		this.draft = '';
+		this.replyTo = undefined;
+		this.editing = undefined;
 		try {
-			await session.chats.send(this.chatId(), text);
+			if (editing) await session.chats.change(editing, { text });
+			else await session.chats.send(this.chatId(), text, { reply: replyTo?.id });
 			this.error = '';
 			return true;
 		} catch (failure) {
 			if (!this.draft) this.draft = text;
+			this.replyTo = replyTo;
+			this.editing = editing;
 			if (!(failure instanceof MessageError)) this.error = t('chat.sendFailed', { reason: (failure as Error).message });
 			else if (failure.code === 'too-long') this.error = t('chat.tooLong');
 			else if (failure.code === 'empty') this.error = t('chat.empty-message');

@@ -14,8 +14,9 @@ export interface TimelineMessage {
 	key: string;
 	text: string;
 	sentAt: number;
-	/** Written by this device. */
+	/** Written by this device (in a chat with other accounts: by this account). */
 	mine: boolean;
+	message: ChatMessage;
 	/** The device that wrote it, to be named on this bubble; undefined where its name would only repeat. */
 	device?: string;
 }
@@ -85,10 +86,16 @@ export function dayLabel(at: number, now: number, locale: string, words: DayWord
  * name helps: always for another device's messages, for this device's own only when some other
  * device of the account has written in the chat too.
  */
-export function timeline(messages: readonly ChatMessage[], self: string): TimelineItem[] {
+/**
+ * `self` is this device; `account`, in a chat with other accounts, this account: there its own
+ * messages are the account's, and only they name the device that wrote them (where it has several).
+ */
+export function timeline(messages: readonly ChatMessage[], self: string, account?: string): TimelineItem[] {
 	let severalAuthors = false;
+	const own = (message: ChatMessage) => (account ? message.account === account : true);
+	const first = messages.find(own);
 	for (const message of messages) {
-		if (message.author !== messages[0]!.author) {
+		if (own(message) && message.author !== first!.author) {
 			severalAuthors = true;
 			break;
 		}
@@ -106,10 +113,10 @@ export function timeline(messages: readonly ChatMessage[], self: string): Timeli
 			items.push({ kind: 'day', key: `day ${localDayKey(message.sentAt)}`, at: message.sentAt });
 			previous = undefined;
 		}
-		const mine = message.author === self;
+		const mine = account ? message.account === account : message.author === self;
 		const startsRun = previous?.author !== message.author;
-		const named = startsRun && (!mine || severalAuthors);
-		items.push({ kind: 'message', key: message.id, text: message.text, sentAt: message.sentAt, mine, device: named ? message.author : undefined });
+		const named = account ? mine && startsRun && severalAuthors : startsRun && (!mine || severalAuthors);
+		items.push({ kind: 'message', key: message.id, text: message.text, sentAt: message.sentAt, mine, message, device: named ? message.author : undefined });
 		previous = message;
 	}
 	return items;
