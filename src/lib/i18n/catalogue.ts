@@ -192,7 +192,10 @@ const en = {
 	'notify.denied': 'Notifications for Samen are blocked in this browser’s settings.',
 	'notify.unsupported': 'This browser cannot show notifications.',
 	'devices.nameTaken': 'Another device is already called “{name}”. Choose a name that tells them apart.',
-	'error.storage': 'This device could not save your data: {reason}'
+	'error.storage': 'This device could not save your data: {reason}',
+	'error.load': 'Part of Samen could not be loaded ({reason}). Reload the page to try again.',
+	'update.available': 'A new version of Samen is ready.',
+	'update.apply': 'Update'
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -388,7 +391,10 @@ const nl: Record<MessageKey, string> = {
 	'notify.denied': 'Meldingen voor Samen zijn geblokkeerd in de instellingen van deze browser.',
 	'notify.unsupported': 'Deze browser kan geen meldingen tonen.',
 	'devices.nameTaken': 'Een ander apparaat heet al “{name}”. Kies een naam die ze uit elkaar houdt.',
-	'error.storage': 'Dit apparaat kon je gegevens niet opslaan: {reason}'
+	'error.storage': 'Dit apparaat kon je gegevens niet opslaan: {reason}',
+	'error.load': 'Een deel van Samen kon niet worden geladen ({reason}). Laad de pagina opnieuw om het nog eens te proberen.',
+	'update.available': 'Er is een nieuwe versie van Samen klaar.',
+	'update.apply': 'Bijwerken'
 };
 
 export const LOCALES = { en, nl } as const;
