@@ -188,7 +188,7 @@ test('a new version is offered with Update, never swapped in under the user; Upd
 	const dir = mkdtempSync(join(tmpdir(), 'samen-update-'));
 	const root = join(dir, 'build');
 	cpSync(BUILD, root, { recursive: true });
-	const port = Number(process.env.SAMEN_TEST_PORT ?? 4391) + 3;
+	const port = Number(process.env.SAMEN_TEST_PORT ?? 4391) + 4;
 	const server = await startSignalingServer({ port, host: '0.0.0.0', staticDir: root, log: silentLogger });
 	const browser = await launch();
 	try {
