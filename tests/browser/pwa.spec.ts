@@ -2,6 +2,7 @@
  * Samen as an installable app: the manifest and its icons as the browser gets them, a welcome
  * screen that comes without the sync core, and a new version that is offered, never swapped in.
  */
+import AxeBuilder from '@axe-core/playwright';
 import { chromium, expect, test, type APIRequestContext, type Page, type Response } from '@playwright/test';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -206,6 +207,10 @@ test('a new version is offered with Update, never swapped in under the user; Upd
 		// An app left open looks for a new version once an hour.
 		await page.clock.runFor(60 * 60_000);
 		await expect(page.getByTestId('update-ready')).toContainText('A new version of Samen is ready.');
+		const { violations } = await new AxeBuilder({ page }).analyze();
+		expect(violations.map((violation) => violation.id)).toEqual([]);
+		const button = await page.getByTestId('update-apply').boundingBox();
+		expect(Math.min(button!.width, button!.height)).toBeGreaterThanOrEqual(44);
 
 		// The user's page stays as it was, and the old version still finds its files (from the device).
 		await expect(page.getByRole('heading', { name: 'Create your account' })).toBeVisible();
