@@ -23,8 +23,9 @@ worker.addEventListener('install', (event) => {
 	event.waitUntil(
 		caches
 			.open(CACHE)
-			// `reload`: the shell from the server, not from the browser's HTTP cache of an older build.
-			.then((cache) => cache.addAll(SHELL.map((path) => new Request(path, { cache: 'reload' }))))
+			// What the page has loaded comes from the HTTP cache: hashed files are immutable, and the server
+			// asks for the others (index.html, the manifest, icons) to be revalidated on every use.
+			.then((cache) => cache.addAll(SHELL))
 	);
 });
 

@@ -18,8 +18,6 @@ export const app = $state({
 	 * no device and reaches none directly: the screens say so, and the link flows start nothing.
 	 */
 	peerToPeer: typeof window !== 'undefined' && canOpenDataChannels(window),
-	/** This browser may hold an account (it has Samen's records): the chat list is on its way. */
-	mayHoldAccount: false,
 	/** Samen is open in another tab of this browser, which holds the device's connection. */
 	elsewhere: false,
 	session: undefined as Session | undefined,
@@ -122,7 +120,7 @@ export async function loadSession(): Promise<void> {
 	await openSession();
 }
 
-/** The sync core, loaded once, on first use. */
+/** The sync core, loaded once, on first use; the chat list's screen comes with it. */
 export function loadCore(): Promise<{ Session: typeof Session; browserPlatform: typeof import('../platform/browser').browserPlatform }> {
 	core ??= Promise.all([import('../session'), import('../platform/browser')]).then(([session, platform]) => ({
 		Session: session.Session,
@@ -130,6 +128,9 @@ export function loadCore(): Promise<{ Session: typeof Session; browserPlatform: 
 	}));
 	// A failed download (offline before the core was ever cached) is tried again on the next call.
 	core.catch(() => (core = undefined));
+	// Every session opens on the chat list (../../routes/+page.svelte): fetched beside the core, not after
+	// it. A failure shows there, where it is imported again.
+	import('./ChatsScreen.svelte').catch(() => undefined);
 	return core;
 }
 let core: ReturnType<typeof loadCore> | undefined;
@@ -153,11 +154,9 @@ const RECORDS_DATABASE = 'samen-records';
 async function openSession(): Promise<void> {
 	try {
 		if (!(await mayHoldAccount())) return;
-		app.mayHoldAccount = true;
 		const { Session, browserPlatform } = await loadCore();
 		const session = await Session.restore(browserPlatform());
 		if (session) adopt(session);
-		else app.mayHoldAccount = false;
 	} catch (error) {
 		app.error = (error as Error).message;
 	} finally {
