@@ -1,11 +1,12 @@
 /**
  * Every screen, on a phone and a desktop, light and dark: no violation that axe-core finds, and
  * every control a touch target of at least 44×44 px. On the way, with SAMEN_SCREENSHOTS=1
- * (`npm run screenshots`), the main screens are photographed for the README (docs/screenshots/).
+ * (`npm run screenshots`), the main screens are photographed for the README (docs/screenshots/), and
+ * a chat in the light theme for the install dialogue (static/screenshots/, named in the manifest).
  */
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { createAccount, launch } from './devices';
 
 const SIZES = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } } as const;
@@ -50,7 +51,9 @@ for (const scheme of ['light', 'dark'] as const) {
 					if (photo && PHOTOGRAPH) {
 						mkdirSync(SCREENSHOTS, { recursive: true });
 						await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-						await page.screenshot({ path: `${SCREENSHOTS}/${size}-${scheme}-${screen}.png`, animations: 'disabled', caret: 'hide' });
+						const path = `${SCREENSHOTS}/${size}-${scheme}-${screen}.png`;
+						await page.screenshot({ path, animations: 'disabled', caret: 'hide' });
+						if (screen === 'chat' && scheme === 'light') copyFileSync(path, `static/screenshots/${size === 'phone' ? 'narrow' : 'wide'}.png`);
 					}
 				};
 				await page.goto('/');

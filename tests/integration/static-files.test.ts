@@ -230,19 +230,21 @@ describe('installability: the manifest and icons in static/', () => {
 		return `${bytes.readUInt32BE(16)}x${bytes.readUInt32BE(20)}`;
 	}
 
-	it('lists 192 and 512 PNG icons and a maskable one, each present at its declared size', () => {
+	it('lists 192 and 512 PNG icons, a maskable one and narrow and wide screenshots, each present at its declared size', () => {
 		const manifest = JSON.parse(readFileSync(new URL('manifest.webmanifest', STATIC), 'utf8')) as {
 			id: string;
 			start_url: string;
 			display: string;
 			icons: { src: string; sizes: string; type: string; purpose?: string }[];
+			screenshots: { src: string; sizes: string; type: string; form_factor: string }[];
 		};
 		expect(manifest).toMatchObject({ id: '/', start_url: '/', display: 'standalone' });
 		const png = manifest.icons.filter((icon) => icon.type === 'image/png');
 		const anyPurpose = (icon: { purpose?: string }) => (icon.purpose ?? 'any').split(/\s+/).includes('any');
 		expect(png.filter(anyPurpose).map((icon) => icon.sizes)).toEqual(expect.arrayContaining(['192x192', '512x512']));
 		expect(png.some((icon) => icon.purpose?.split(/\s+/).includes('maskable') && icon.sizes === '512x512')).toBe(true);
-		for (const icon of manifest.icons) {
+		expect(manifest.screenshots.map((shot) => shot.form_factor).sort()).toEqual(['narrow', 'wide']);
+		for (const icon of [...manifest.icons, ...manifest.screenshots]) {
 			const file = new URL(`.${icon.src}`, STATIC);
 			expect(existsSync(file), icon.src).toBe(true);
 			if (icon.type === 'image/png') expect(pngSize(file), icon.src).toBe(icon.sizes);

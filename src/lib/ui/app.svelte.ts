@@ -2,10 +2,14 @@
  * The state every screen shares: this browser's session, if it holds an account, and why it was
  * logged out, once it was. The session is a plain object that says `changed`; `app.version` rises
  * on each change, and `watched()` reads it, so a `$derived` that calls `watched()` re-runs.
+ *
+ * The sync core (WebRTC, Yjs, crypto: `../session` and `../platform/browser`) is most of the app's
+ * code. Nothing here imports it but by `import()`, once this browser holds an account, so that the
+ * welcome screen opens without it (`loadCore`; the create and link screens call it too).
  */
 import type { LogoutReason } from '../identity/account-trust';
-import { browserPlatform, peerToPeer } from '../platform/browser';
-import { Session } from '../session';
+import type { Session } from '../session';
+import { canOpenDataChannels } from '../platform/webrtc';
 
 export const app = $state({
 	loading: true,
@@ -13,13 +17,15 @@ export const app = $state({
 	 * This browser can open WebRTC data channels. Without (not built in, or switched off), it links
 	 * no device and reaches none directly: the screens say so, and the link flows start nothing.
 	 */
-	peerToPeer,
+	peerToPeer: typeof window !== 'undefined' && canOpenDataChannels(window),
 	/** Samen is open in another tab of this browser, which holds the device's connection. */
 	elsewhere: false,
 	session: undefined as Session | undefined,
 	/** Set once the session wiped this device: the screens show why, and nothing else. */
 	loggedOut: undefined as LogoutReason | undefined,
 	version: 0,
+	/** A newer build of Samen is installed and waits for the user's *Update*. */
+	updateReady: false,
 	error: undefined as string | undefined
 });
 
@@ -114,8 +120,41 @@ export async function loadSession(): Promise<void> {
 	await openSession();
 }
 
+/** The sync core, loaded once, on first use; the chat list's screen comes with it. */
+export function loadCore(): Promise<{ Session: typeof Session; browserPlatform: typeof import('../platform/browser').browserPlatform }> {
+	core ??= Promise.all([import('../session'), import('../platform/browser')]).then(([session, platform]) => ({
+		Session: session.Session,
+		browserPlatform: platform.browserPlatform
+	}));
+	// A failed download (offline before the core was ever cached) is tried again on the next call.
+	core.catch(() => (core = undefined));
+	// Every session opens on the chat list (../../routes/+page.svelte): fetched beside the core, not after
+	// it. A failure shows there, where it is imported again.
+	import('./ChatsScreen.svelte').catch(() => undefined);
+	return core;
+}
+let core: ReturnType<typeof loadCore> | undefined;
+
+/**
+ * False only when this browser surely holds no account: it has no records database at all. A browser
+ * that cannot list its databases is asked the long way, by the core.
+ */
+async function mayHoldAccount(): Promise<boolean> {
+	if (typeof indexedDB === 'undefined' || !indexedDB.databases) return true;
+	try {
+		return (await indexedDB.databases()).some((database) => database.name === RECORDS_DATABASE);
+	} catch {
+		// Listing refused (a private mode may): the core opens the records and finds out.
+		return true;
+	}
+}
+/** The database `IndexedDbKeyValueStore` keeps the device's keys in (../storage/indexeddb.ts). */
+const RECORDS_DATABASE = 'samen-records';
+
 async function openSession(): Promise<void> {
 	try {
+		if (!(await mayHoldAccount())) return;
+		const { Session, browserPlatform } = await loadCore();
 		const session = await Session.restore(browserPlatform());
 		if (session) adopt(session);
 	} catch (error) {
@@ -146,4 +185,49 @@ export function loggingOut(): boolean {
 /** After a logout: back to the welcome screen, from a fresh page. */
 export function startOver(): void {
 	location.assign('/');
+}
+
+/**
+ * A new build is never swapped in under the user (../../service-worker.ts): its worker installs and
+ * waits, and the screens offer *Update*. The browser looks for a new worker when a page opens; an
+ * app that stays open looks every hour and whenever it comes back to the foreground.
+ */
+export function watchForUpdates(): void {
+	const workers = typeof navigator === 'undefined' ? undefined : navigator.serviceWorker;
+	if (!workers) return;
+	void workers.ready.then((registration) => {
+		const offer = () => {
+			// Without a controller this is the first worker, which takes over by itself.
+			if (!registration.waiting || !workers.controller) return;
+			waiting = registration.waiting;
+			app.updateReady = true;
+		};
+		offer();
+		registration.addEventListener('updatefound', () => {
+			const installing = registration.installing;
+			installing?.addEventListener('statechange', () => {
+				if (installing.state === 'installed') offer();
+			});
+		});
+		// Every tab that offered the update follows the one where the user took it: a page of the old
+		// version cannot load its files from the new version's cache.
+		workers.addEventListener('controllerchange', () => {
+			if (app.updateReady) location.reload();
+		});
+		const check = () => {
+			// Offline, or the server is away: the next check asks again.
+			registration.update().catch(() => undefined);
+		};
+		setInterval(check, UPDATE_CHECK_MS);
+		document.addEventListener('visibilitychange', () => {
+			if (document.visibilityState === 'visible') check();
+		});
+	});
+}
+const UPDATE_CHECK_MS = 60 * 60 * 1000;
+let waiting: ServiceWorker | undefined;
+
+/** The user's *Update*: the waiting worker takes over, and `controllerchange` reloads the page into it. */
+export function applyUpdate(): void {
+	waiting?.postMessage('skip-waiting');
 }
