@@ -7,6 +7,9 @@
  * account's own devices write in, nothing is ever unread. Until the core keeps "read by a device
  * other than its author", each device keeps its own marks here, in localStorage (timestamps by
  * chat id, no content), removed when the device is logged out.
+ *
+ * In a chat with other accounts the core's marks say it: what another account wrote after this
+ * account read up to is unread, on every device of the account (read on the tablet, gone on the phone).
  */
 import type { Session } from '../session';
 
@@ -50,12 +53,16 @@ export function markShown(session: Session, chatId: string): void {
 	changes.count++;
 }
 
-/** Up to when the chat was shown here. */
+const shared = (session: Session, chatId: string) => session.chats.chat(chatId)?.kind !== 'self';
+
+/** Up to when the chat was shown here (in a chat with others: read by this account). */
 export function shownUpTo(session: Session, chatId: string): number {
+	if (shared(session, chatId)) return session.chats.readUpTo(chatId);
 	return markOf(session, chatId);
 }
 
 export function unreadHere(session: Session, chatId: string): number {
+	if (shared(session, chatId)) return session.chats.unreadCount(chatId);
 	const mark = markOf(session, chatId);
 	const self = session.self.id;
 	return session.chats.messages(chatId).filter((message) => message.author !== self && message.sentAt > mark).length;
