@@ -8,12 +8,13 @@
  * see each other appear at once (../people/contacts.ts; the session itself looks once a minute).
  */
 import QRCode from 'qrcode';
+import { CameraScan } from './camera-scan.svelte';
 import { ChatError } from '../chats/shared-chats';
 import type { MessageKey } from '../i18n/index.svelte';
 import { carriesInvite, ContactError, readInvite, type ContactErrorCode } from '../protocol/contacts';
 import type { Session } from '../session';
 import { app, watched } from './app.svelte';
-import { prepareScanner, ScannerError, startScanner, type ScannerErrorCode } from './scanner';
+import { prepareScanner, type ScannerErrorCode } from './scanner';
 
 /** How often an open contact screen looks for requests and answers. */
 const LOOK_INTERVAL_MS = 5000;
@@ -73,16 +74,13 @@ export class AddContactFlow {
 	link = $state('');
 	qrSvg = $state('');
 	copied = $state(false);
-	/** The camera is on (or being asked for) and frames are being read. */
-	scanning = $state(false);
-	cameraError = $state<ScannerErrorCode | undefined>();
+	private readonly camera = new CameraScan();
 	pasted = $state('');
 	/** An invite link opened in the browser: the user is asked before anything is sent. */
 	offered = $state<{ name: string; text: string } | undefined>();
 	/** The request went out for `name`. */
 	sent = $state<{ name: string; already: boolean } | undefined>();
 	error = $state<ContactErrorCode | undefined>();
-	private scanStop?: AbortController;
 
 	/** Makes this account's invite and its QR; loads the decoder while the user reads, camera off. */
 	async start(origin: string): Promise<void> {
@@ -139,32 +137,24 @@ export class AddContactFlow {
 		this.offered = undefined;
 	}
 
-	/** Starts the camera in `video` at the user's request; the first code it reads is used. */
+	/** Starts the camera in `video`, at the user's request; the first code it reads is used. */
 	async scan(video: HTMLVideoElement): Promise<void> {
-		if (this.scanning) return;
-		const controller = new AbortController();
-		this.scanStop = controller;
-		this.cameraError = undefined;
+		if (this.camera.scanning) return;
 		this.error = undefined;
-		this.scanning = true;
-		const failed = (error: ScannerError) => {
-			if (controller.signal.aborted) return;
-			this.scanStop = undefined;
-			this.scanning = false;
-			this.cameraError = error.code;
-		};
-		try {
-			await startScanner(video, (text) => this.use(text), { signal: controller.signal, onError: failed });
-		} catch (error) {
-			if (!(error instanceof ScannerError)) throw error;
-			failed(error);
-		}
+		await this.camera.start(video, (text) => this.use(text));
 	}
 
+	/** Turns the camera off (Stop camera, Cancel, a code read, the screen closed). */
 	stopScan(): void {
-		this.scanStop?.abort();
-		this.scanStop = undefined;
-		this.scanning = false;
+		this.camera.stop();
+	}
+
+	get scanning(): boolean {
+		return this.camera.scanning;
+	}
+
+	get cameraError(): ScannerErrorCode | undefined {
+		return this.camera.error;
 	}
 
 	async copy(): Promise<void> {

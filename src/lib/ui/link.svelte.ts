@@ -5,6 +5,7 @@
  */
 import QRCode from 'qrcode';
 import type { MessageKey } from '../i18n/index.svelte';
+import { CameraScan } from './camera-scan.svelte';
 import { LinkApproval } from '../linking/approval';
 import { LinkInvitation } from '../linking/invitation';
 import { isFinished, type LinkState } from '../linking/state';
@@ -13,7 +14,7 @@ import { carriesLinkPayload, LinkError, linkUrl, type LinkErrorCode } from '../p
 import { Session } from '../session';
 import { app, watched } from './app.svelte';
 import { thisDevice } from './device-info';
-import { prepareScanner, ScannerError, startScanner, type ScannerErrorCode } from './scanner';
+import { prepareScanner, type ScannerErrorCode } from './scanner';
 
 /** What the new device says for a failed link: it is the one to make a new code. */
 export function invitationErrorKey(error: LinkErrorCode): MessageKey {
@@ -103,16 +104,12 @@ export class InvitationFlow {
 export class ApprovalFlow {
 	/** Undefined while the user chooses how to read the code (camera or paste). */
 	state = $state<LinkState | undefined>();
-	/** The camera is on (or being asked for) and frames are being read. */
-	scanning = $state(false);
-	/** Why the camera could not be used: the screen explains it and offers the pasted link. */
-	cameraError = $state<ScannerErrorCode | undefined>();
+	private readonly camera = new CameraScan();
 	pasted = $state('');
 	/** This page was opened from a link: explained, never used. */
 	openedLink = $state(false);
 	private approval?: LinkApproval;
 	/** Turns off the camera of the scan under way. */
-	private scanStop?: AbortController;
 
 	/**
 	 * A link opened in the browser lands here with its payload in the fragment. Following a link
@@ -152,30 +149,21 @@ export class ApprovalFlow {
 
 	/** Starts the camera in `video`, at the user's request; the first code it reads is used. */
 	async scan(video: HTMLVideoElement): Promise<void> {
-		if (this.scanning || !app.peerToPeer) return;
-		const controller = new AbortController();
-		this.scanStop = controller;
-		this.cameraError = undefined;
-		this.scanning = true;
-		const failed = (error: ScannerError) => {
-			if (controller.signal.aborted) return;
-			this.scanStop = undefined;
-			this.scanning = false;
-			this.cameraError = error.code;
-		};
-		try {
-			await startScanner(video, (text) => this.use(text), { signal: controller.signal, onError: failed });
-		} catch (error) {
-			if (!(error instanceof ScannerError)) throw error;
-			failed(error);
-		}
+		if (this.camera.scanning || !app.peerToPeer) return;
+		await this.camera.start(video, (text) => this.use(text));
 	}
 
 	/** Turns the camera off (Stop camera, Cancel, a code read, the screen closed). */
 	stopScan(): void {
-		this.scanStop?.abort();
-		this.scanStop = undefined;
-		this.scanning = false;
+		this.camera.stop();
+	}
+
+	get scanning(): boolean {
+		return this.camera.scanning;
+	}
+
+	get cameraError(): ScannerErrorCode | undefined {
+		return this.camera.error;
 	}
 
 	confirm(): void {
