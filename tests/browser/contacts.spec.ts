@@ -137,6 +137,9 @@ test('add a contact by link, then verify: both show the same 60 digits, Ada’s 
 		await ada.page.getByTestId('contact').filter({ hasText: 'Bram' }).click();
 		await expect(ada.page.getByTestId('contact-devices')).toHaveText('2 devices', { timeout: EXCHANGE_MS });
 		await expect(ada.page.getByTestId('device-notice')).toHaveText([/^Bram linked a new device \(/]);
+		// And the chat with Bram has a line for it.
+		await ada.page.getByTestId('message-contact').click();
+		await expect(ada.page.getByTestId('chat-notice')).toHaveText(['Bram linked a new device']);
 	} finally {
 		await browser.close();
 	}

@@ -143,3 +143,17 @@ describe('new messages to notify of', () => {
 		expect(arrivals.take(chat([message('a', 'phone', at(25, 9))], at(25, 10)), 'laptop')).toEqual([]);
 	});
 });
+
+describe('lines between messages', () => {
+	it('places a device notice before the first message written after it, and leaves out what is before the laid-out history', async () => {
+		const { withNotices } = await import('../../src/lib/ui/timeline');
+		const at = (hour: number) => new Date(2026, 10, 20, hour).getTime();
+		const messages = [1, 3, 5].map((hour) => ({ id: `m${hour}`, chatId: 'c', author: 'd', text: `${hour}`, sentAt: at(hour) }));
+		const items = withNotices(timeline(messages, 'd'), [
+			{ kind: 'notice', key: 'n0', at: at(0), text: 'too early' },
+			{ kind: 'notice', key: 'n4', at: at(4), text: 'linked' },
+			{ kind: 'notice', key: 'n6', at: at(6), text: 'later' }
+		]);
+		expect(items.map((item) => item.key)).toEqual([items[0]!.key, 'm1', 'm3', 'n4', 'm5', 'n6']);
+	});
+});

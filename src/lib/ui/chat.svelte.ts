@@ -12,7 +12,7 @@ import { attention } from './attention.svelte';
 import { markShown } from './reads.svelte';
 import { bubbleView, accountName, type BubbleView } from './chat-people';
 import { chatTitle } from './contacts.svelte';
-import { dayLabel, timeline, type TimelineItem, type TimelineMessage } from './timeline';
+import { dayLabel, timeline, withNotices, type TimelineItem, type TimelineMessage, type TimelineNotice } from './timeline';
 
 export interface ChatWindowView {
 	title: string;
@@ -65,7 +65,8 @@ export class ChatWindow {
 		const start = this.start(messages);
 		if (this.laidOut?.messages !== messages || this.laidOut.start !== start) {
 			const account = chat.kind === 'self' ? undefined : session.trust.accountId;
-			this.laidOut = { messages, start, items: timeline(start > 0 ? messages.slice(start) : messages, session.self.id, account) };
+			const items = timeline(start > 0 ? messages.slice(start) : messages, session.self.id, account);
+			this.laidOut = { messages, start, items: withNotices(items, this.deviceNotices(chat)) };
 		}
 		return {
 			title: chat.kind === 'self' ? t('chats.self') : chatTitle(session, chat),
@@ -85,6 +86,23 @@ export class ChatWindow {
 	/** The name a bubble shows for the device that wrote it. */
 	deviceName(device: string): string {
 		return watched()?.deviceName(device) ?? t('chat.unknownDevice');
+	}
+
+	/** Lines for the other members' accounts linking or removing devices since the chat began. */
+	private deviceNotices(chat: { kind: string; createdAt: number }): TimelineNotice[] {
+		const session = watched();
+		if (!session || chat.kind === 'self') return [];
+		const notices: TimelineNotice[] = [];
+		for (const accountId of session.shared.members(this.chatId())) {
+			if (accountId === session.trust.accountId) continue;
+			const name = accountName(session, accountId);
+			for (const notice of session.people.deviceNotices(accountId)) {
+				if (notice.at < chat.createdAt) continue;
+				if (notice.added > 0) notices.push({ kind: 'notice', key: `notice ${accountId} ${notice.at} added`, at: notice.at, text: t('chat.linkedDevice', { name }) });
+				if (notice.removed > 0) notices.push({ kind: 'notice', key: `notice ${accountId} ${notice.at} removed`, at: notice.at, text: t('chat.removedDevice', { name }) });
+			}
+		}
+		return notices;
 	}
 
 	/** What one bubble on screen shows: made only for those drawn. */

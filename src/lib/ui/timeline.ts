@@ -30,7 +30,34 @@ export interface TimelineDay {
 	at: number;
 }
 
-export type TimelineItem = TimelineDay | TimelineMessage;
+/** A line between messages: a member's account linked or removed a device at `at`. */
+export interface TimelineNotice {
+	kind: 'notice';
+	key: string;
+	at: number;
+	text: string;
+}
+
+export type TimelineItem = TimelineDay | TimelineMessage | TimelineNotice;
+
+/**
+ * The laid-out items with `notices` placed by time: each before the first message written after
+ * it (under that message's day), or at the end. Notices before the first item are left out: they
+ * belong to history not laid out.
+ */
+export function withNotices(items: readonly TimelineItem[], notices: readonly TimelineNotice[]): TimelineItem[] {
+	if (notices.length === 0) return items as TimelineItem[];
+	const pending = [...notices].sort((a, b) => a.at - b.at);
+	const first = items.find((item): item is TimelineMessage => item.kind === 'message');
+	while (pending.length > 0 && first && pending[0]!.at < first.sentAt) pending.shift();
+	const result: TimelineItem[] = [];
+	for (const item of items) {
+		if (item.kind === 'message') while (pending.length > 0 && pending[0]!.at < item.sentAt) result.push(pending.shift()!);
+		result.push(item);
+	}
+	result.push(...pending);
+	return result;
+}
 
 export interface DayWords {
 	today: string;
@@ -90,7 +117,7 @@ export function dayLabel(at: number, now: number, locale: string, words: DayWord
  * `self` is this device; `account`, in a chat with other accounts, this account: there its own
  * messages are the account's, and only they name the device that wrote them (where it has several).
  */
-export function timeline(messages: readonly ChatMessage[], self: string, account?: string): TimelineItem[] {
+export function timeline(messages: readonly ChatMessage[], self: string, account?: string): (TimelineDay | TimelineMessage)[] {
 	let severalAuthors = false;
 	const own = (message: ChatMessage) => (account ? message.account === account : true);
 	const first = messages.find(own);
@@ -100,7 +127,7 @@ export function timeline(messages: readonly ChatMessage[], self: string, account
 			break;
 		}
 	}
-	const items: TimelineItem[] = [];
+	const items: (TimelineDay | TimelineMessage)[] = [];
 	// The current day's bounds in local time: a date is made only where a day begins.
 	let dayStart = Number.POSITIVE_INFINITY;
 	let dayEnd = Number.NEGATIVE_INFINITY;
