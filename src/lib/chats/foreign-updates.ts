@@ -71,7 +71,8 @@ export function checkForeignUpdate(doc: Y.Doc, update: Uint8Array, maps: readonl
 		return false;
 	}
 	if (added) return added.every(({ map, key, value }) => accept(map, key, value, undefined));
-	const copy = new Y.Doc({ gc: doc.gc });
+	// Never collecting: a value the update replaces must still be there to compare with.
+	const copy = new Y.Doc({ gc: false });
 	try {
 		Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
 		const before = new Map<string, Map<string, Y.Item>>();
