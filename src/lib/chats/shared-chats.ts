@@ -122,6 +122,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	/** The newest message of another account this device holds, per chat (its delivered mark). */
 	private readonly delivered = new Map<string, number>();
 	private markTimer?: ReturnType<typeof setTimeout>;
+	/** Months of shared chats that other accounts' messages arrived in since the last mark, with their chat. */
+	private readonly arrived = new Map<string, string>();
 	/** Chats this device is starting a new epoch of. */
 	private readonly rotating = new Set<string>();
 	/** Updates from other accounts' devices or the mailbox that were refused. */
@@ -481,21 +483,25 @@ export class SharedChats extends Emitter<{ changed: void }> {
 
 	/** Messages of other accounts arrived in a month: this account's delivered mark moves up to the newest. */
 	private noteDelivered(chatId: string, topic: string): void {
-		const doc = this.host.engine.doc(topic);
-		if (!doc) return;
-		let newest = 0;
-		for (const value of doc.getMap('messages').values()) {
-			const message = value as Partial<MessageRecord> | undefined;
-			if (message && typeof message.sentAt === 'number' && message.account && message.account !== this.host.accountId && message.sentAt > newest) newest = message.sentAt;
-		}
-		if (newest === 0) return;
-		const known = this.delivered.get(chatId) ?? 0;
-		if (newest <= known) return;
-		this.delivered.set(chatId, newest);
-		clearTimeout(this.markTimer);
-		// Bursts (a history sync) make one mark.
+		this.arrived.set(topic, chatId);
+		// Bursts (a history sync) make one look at each month and one mark per chat, not one per change.
+		if (this.markTimer !== undefined) return;
 		this.markTimer = setTimeout(() => {
-			for (const [chat, upTo] of this.delivered) void this.mark(chat, upTo, 0);
+			this.markTimer = undefined;
+			const moved = new Set<string>();
+			for (const [month, chat] of this.arrived) {
+				const doc = this.host.engine.doc(month);
+				let newest = 0;
+				for (const value of doc?.getMap('messages').values() ?? []) {
+					const message = value as Partial<MessageRecord> | undefined;
+					if (message && typeof message.sentAt === 'number' && message.account && message.account !== this.host.accountId && message.sentAt > newest) newest = message.sentAt;
+				}
+				if (newest <= (this.delivered.get(chat) ?? 0)) continue;
+				this.delivered.set(chat, newest);
+				moved.add(chat);
+			}
+			this.arrived.clear();
+			for (const chat of moved) void this.mark(chat, this.delivered.get(chat)!, 0);
 		}, MARK_DELAY_MS);
 	}
 
