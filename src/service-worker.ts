@@ -31,7 +31,8 @@ worker.addEventListener('install', (event) => {
 
 // The page's *Update* (`applyUpdate` in ../lib/ui/app.svelte.ts): this waiting worker takes over.
 worker.addEventListener('message', (event) => {
-	if (event.data === 'skip-waiting') void worker.skipWaiting();
+	// Kept alive until the browser has taken the request, so an idle worker is not stopped half-way.
+	if (event.data === 'skip-waiting') event.waitUntil(worker.skipWaiting());
 });
 
 worker.addEventListener('activate', (event) => {

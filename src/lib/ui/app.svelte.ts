@@ -227,7 +227,25 @@ export function watchForUpdates(): void {
 const UPDATE_CHECK_MS = 60 * 60 * 1000;
 let waiting: ServiceWorker | undefined;
 
-/** The user's *Update*: the waiting worker takes over, and `controllerchange` reloads the page into it. */
-export function applyUpdate(): void {
-	waiting?.postMessage('skip-waiting');
+/**
+ * The user's *Update*: the waiting worker takes over, and the page reloads into it. The reload follows
+ * `controllerchange` or the worker's own `activated`, whichever the browser reports first: under load
+ * Chromium has been seen to leave the page's controller event late while the worker was already active.
+ */
+export async function applyUpdate(): Promise<void> {
+	const registration = await navigator.serviceWorker.getRegistration();
+	// The registration's present waiting worker: a newer check may have replaced the one offered.
+	const next = registration?.waiting ?? waiting;
+	if (!next) return location.reload();
+	let reloading = false;
+	const reload = () => {
+		if (reloading) return;
+		reloading = true;
+		location.reload();
+	};
+	navigator.serviceWorker.addEventListener('controllerchange', reload, { once: true });
+	next.addEventListener('statechange', () => {
+		if (next.state === 'activated') reload();
+	});
+	next.postMessage('skip-waiting');
 }
