@@ -3,7 +3,7 @@
  * and a history sync under way. A server of this file's own, on its own port, so it can be stopped
  * and started again on the same address.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../signaling/log';
 import { startSignalingServer, type SignalingServer } from '../../signaling/server';
@@ -20,6 +20,18 @@ const start = () => startSignalingServer({ port: PORT, host: '0.0.0.0', staticDi
 async function restart(server: SignalingServer): Promise<SignalingServer> {
 	await server.close();
 	return start();
+}
+
+/**
+ * Clicks `confirm` unless the link has already failed on that side (`failed` shows instead); a button
+ * that goes away between seeing it and clicking it is the same failure, which the caller then checks.
+ */
+async function confirmUnlessFailed(confirm: Locator, failed: Locator): Promise<void> {
+	await expect(confirm.or(failed)).toBeVisible();
+	if (await failed.isVisible()) return;
+	await confirm.click({ timeout: 5_000 }).catch(async (error: unknown) => {
+		if (!(await failed.isVisible())) throw error;
+	});
 }
 
 /** Writes `count` messages of `length` characters on the page's open chat, numbered from `first`. */
@@ -52,17 +64,19 @@ test.describe('the server restarting', () => {
 			await expect(phone.page.getByTestId('link-code')).toHaveText((await laptop.page.getByTestId('link-code').textContent())!);
 
 			server = await restart(server);
-			await phone.page.getByTestId('confirm-code').click();
-			await laptop.page.getByTestId('confirm-link').click();
-
+			// The restart may end the link before either user confirms: each side confirms if it still asks to.
 			const linked = phone.page.getByTestId('chat-self');
 			const failed = phone.page.getByTestId('link-error');
+			const laptopFailed = laptop.page.getByTestId('link-error');
+			await confirmUnlessFailed(phone.page.getByTestId('confirm-code'), failed);
+			await confirmUnlessFailed(laptop.page.getByTestId('confirm-link'), laptopFailed);
+
 			await expect(linked.or(failed)).toBeVisible({ timeout: 30_000 });
 			test.info().annotations.push({ type: 'link across the restart', description: (await failed.isVisible()) ? 'failed, then retried' : 'completed' });
 			if (await failed.isVisible()) {
 				// Whatever it says, it says it on both sides, in words, and a new attempt goes through.
 				await expect(failed).not.toBeEmpty();
-				await expect(laptop.page.getByRole('alert')).not.toBeEmpty();
+				await expect(laptopFailed).not.toBeEmpty();
 				await phone.page.getByTestId('link-again').click();
 				await expect(phone.page.getByTestId('link-qr').locator('svg')).toBeVisible();
 				await pasteLink(laptop.page, await phone.page.getByTestId('link-text').inputValue());
