@@ -306,10 +306,11 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			clock: this.platform.clock,
 			transport: (room: string, auth?: RoomAuth, mode?: RoomMode) => this.platform.transport(room, auth, mode),
 			introduction: () => this.trust.introduction(),
-			ownList: () => this.trust.deviceList
+			ownList: () => this.trust.deviceList,
+			accountName: () => this.accountName
 		};
 		(this as { shared: SharedChats }).shared = await SharedChats.start(host);
-		(this as { contacts: Contacts }).contacts = new Contacts({ ...host, shared: this.shared, accountName: () => this.accountName });
+		(this as { contacts: Contacts }).contacts = new Contacts({ ...host, shared: this.shared });
 		this.shared.on('changed', () => this.changed());
 		this.contacts.on('changed', () => this.changed());
 		// This account's own devices sign records in shared chats: their keys are known as anyone's are.

@@ -4,6 +4,7 @@
  * group of three accounts, and invites that are malformed, expired, one's own, or opened in a
  * browser without an account.
  */
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { approveByPaste, cameraFile, createAccount, launch, launchWithCamera, openDevice, send, showLinkCode } from './devices';
 
@@ -195,6 +196,42 @@ test('a group of three accounts: Ada makes it with Bram and Cas, and a message f
 		for (const page of [ada.page, bram.page, cas.page]) {
 			for (const text of ['Welkom in het team', 'Bram hier', 'Cas hier']) await expect(page.getByTestId('messages')).toContainText(text, { timeout: EXCHANGE_MS });
 		}
+
+		// Cas leaves from the group's page; the others see the line, and Cas reads nothing written after.
+		await cas.page.getByTestId('chat-info').click();
+		await expect(cas.page.getByTestId('group-member-row')).toHaveText(['You', 'Ada · made the group', 'Bram']);
+		expect((await new AxeBuilder({ page: cas.page }).analyze()).violations.map((violation) => violation.id)).toEqual([]);
+		await cas.page.getByTestId('leave-group').click();
+		await cas.page.getByTestId('leave-yes').click();
+		await expect(cas.page.getByTestId('group-left')).toHaveText('You left this group.');
+		for (const page of [ada.page, bram.page]) await expect(page.getByTestId('chat-notice')).toContainText(['Cas left'], { timeout: EXCHANGE_MS });
+		await send(bram.page, 'Cas is weg');
+
+		// Ada, who made the group, adds Cas back: Cas has the group again, with what was written meanwhile.
+		await ada.page.getByTestId('chat-info').click();
+		await expect(ada.page.getByTestId('group-member-row')).toHaveText(['You · made the group', 'Bram']);
+		await ada.page.getByTestId('group-add').click();
+		await expect(ada.page.getByTestId('group-add-error')).toHaveText('Choose at least one contact to add.');
+		await ada.page.getByRole('checkbox', { name: 'Cas' }).check();
+		await ada.page.getByTestId('group-add').click();
+		await expect(ada.page.getByTestId('group-added')).toHaveText('Added.');
+		await expect(ada.page.getByTestId('group-member-row')).toHaveText(['You · made the group', 'Bram', 'Cas']);
+		await expect(ada.page.getByTestId('group-no-candidates')).toBeVisible();
+		await cas.page.goto(`/chat?id=${encodeURIComponent(groupId)}`);
+		await expect(cas.page.getByTestId('messages')).toContainText('Cas is weg', { timeout: EXCHANGE_MS });
+		await send(cas.page, 'Weer terug');
+		for (const [page, added] of [
+			[ada.page, 'You added Cas'],
+			[bram.page, 'Ada added Cas']
+		] as const) {
+			await page.goto(`/chat?id=${encodeURIComponent(groupId)}`);
+			await expect(page.getByTestId('messages')).toContainText('Weer terug', { timeout: EXCHANGE_MS });
+			await expect(page.getByTestId('chat-notice')).toHaveText(['Cas left', added]);
+		}
+		await expect(cas.page.getByTestId('chat-notice')).toHaveText(['You left', 'Ada added you']);
+		// Bram may add members too (the default rule), and finds no contact left to add.
+		await bram.page.getByTestId('chat-info').click();
+		await expect(bram.page.getByTestId('group-no-candidates')).toBeVisible();
 	} finally {
 		await browser.close();
 	}

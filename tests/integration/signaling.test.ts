@@ -565,7 +565,8 @@ describe('signaling server: blind mailbox', () => {
 		} finally {
 			client.close();
 		}
-	});
+		// 3,200 signed deposits and their checks: about 10 s alone, several times that on a busy machine.
+	}, 120_000);
 
 	it('cuts mailbox pages at MAILBOX_PAGE_BYTES of JSON exactly, ids and punctuation included', () => {
 		const header = JSON.stringify({ type: 'mailbox', room: ROOM, items: [] }).length;

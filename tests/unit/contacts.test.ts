@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { messagesMap, monthOf, monthTopic } from '../../src/lib/chats/messages';
 import { stateTopic } from '../../src/lib/chats/shared-chats';
+import { RULES_KEY, signRecord } from '../../src/lib/protocol/chat-records';
 import { ContactError, readInvite, writeInvite } from '../../src/lib/protocol/contacts';
+import { toBase64Url } from '../../src/lib/crypto';
 import type { Session } from '../../src/lib/session';
 import { MemoryNetwork } from '../../src/lib/transport/memory';
 import { linkedAccount, until } from '../helpers/devices';
@@ -151,6 +153,9 @@ describe('contacts and chats with other accounts', () => {
 	}, 60_000);
 });
 
+type WithEngine = { engine: { open(topic: string): Promise<Y.Doc> } };
+const open = (session: Session, topic: string) => (session as unknown as WithEngine).engine.open(topic);
+
 /** Makes `x` and `y` contacts with both online; returns their direct chat. */
 async function befriend(x: Session, y: Session): Promise<string> {
 	const before = new Set(x.chats.list.map((chat) => chat.id));
@@ -191,6 +196,74 @@ describe('group chats', () => {
 		// A 65th member is refused.
 		await expect(a!.shared.createGroup('Too many', Array.from({ length: 64 }, (_, index) => `account-${index}`))).rejects.toThrow(/too-many-members/);
 	}, 60_000);
+});
+
+describe('adding members to a group', () => {
+	it('lets the creator add, and members only when the creator allows; new members read on and write, and one who left is added back', async () => {
+		const network = new MemoryNetwork();
+		const [a, b, c, d] = (await Promise.all([0, 1, 2, 3].map(() => linkedAccount(network, 0, { connected: true })))).map(([device]) => device!) as [Session, Session, Session, Session];
+		sessions.push(a, b, c, d);
+		await befriend(a, b);
+		await befriend(a, c);
+		await befriend(b, d);
+		const groupId = await a.shared.createGroup('Team', [b.trust.accountId], { membersAdd: false });
+		await until([a, b], () => b.shared.currentEpoch(groupId) === 1 && a.shared.peers(groupId) === 1);
+		await a.chats.send(groupId, 'before C came');
+		await until([b], () => texts(b, groupId).includes('before C came'));
+
+		// Only the creator may add: B is told so, and nothing is written.
+		expect(b.shared.mayAdd(groupId)).toBe(false);
+		await expect(b.shared.addMembers(groupId, [d.trust.accountId])).rejects.toThrow(/not-allowed/);
+		expect(b.shared.members(groupId).sort()).toEqual([a.trust.accountId, b.trust.accountId].sort());
+		// Nor does a hostile device of B get A to apply it: a member record for D, a rewrite of B's own
+		// record as though B had made the group, or rules in B's name.
+		const signer = { id: b.keys.id, signSecret: b.keys.signing.secretKey };
+		const dKey = a.people.get(b.trust.accountId)!.accountKey;
+		const attacks = [
+			(doc: Y.Doc) => doc.getMap('members').set(d.trust.accountId, signRecord('member', { chat: groupId, account: d.trust.accountId, key: toBase64Url(dKey), name: 'D', by: b.trust.accountId, at: Date.now() }, signer)),
+			(doc: Y.Doc) => doc.getMap('members').set(b.trust.accountId, signRecord('member', { chat: groupId, account: b.trust.accountId, key: toBase64Url(dKey), name: 'B', by: b.trust.accountId, at: 0 }, signer)),
+			(doc: Y.Doc) => doc.getMap('rules').set(RULES_KEY, signRecord('rules', { chat: groupId, membersAdd: true, by: b.trust.accountId, at: Date.now() }, signer))
+		];
+		for (const attack of attacks) {
+			const target = await open(a, stateTopic(groupId));
+			const hostile = new Y.Doc({ gc: false });
+			Y.applyUpdate(hostile, Y.encodeStateAsUpdate(await open(b, stateTopic(groupId))));
+			attack(hostile);
+			expect(a.shared.checkUpdate(stateTopic(groupId), Y.encodeStateAsUpdate(hostile, Y.encodeStateVector(target)), target)).toBe(false);
+		}
+
+		await a.shared.addMembers(groupId, [c.trust.accountId]);
+		const abc = [a, b, c];
+		await until(abc, () => abc.every((device) => device.shared.currentEpoch(groupId) === 2 && device.shared.members(groupId).length === 3), 20_000);
+		expect(c.chats.chat(groupId)?.title).toBe('Team');
+		await c.chats.send(groupId, 'hello from C');
+		await until(abc, () => abc.every((device) => texts(device, groupId).includes('hello from C')), 20_000);
+		// The group's earlier messages reach the new member from the others.
+		await until([c], () => texts(c, groupId).includes('before C came'), 20_000);
+
+		// The creator allows every member to add: B adds its own contact D, whom A has never met.
+		await a.shared.setMembersMayAdd(groupId, true);
+		await until([b], () => b.shared.mayAdd(groupId));
+		await b.shared.addMembers(groupId, [d.trust.accountId]);
+		const all = [a, b, c, d];
+		await until(all, () => all.every((device) => device.shared.currentEpoch(groupId) === 3 && device.shared.members(groupId).length === 4), 20_000);
+		await d.chats.send(groupId, 'hello from D');
+		await until(all, () => all.every((device) => texts(device, groupId).includes('hello from D')), 20_000);
+		expect(a.people.get(d.trust.accountId)?.contact).toBe(false);
+
+		// C leaves; A adds C back, and C reads what is written after.
+		await c.shared.leave(groupId);
+		await until([a, b, d], () => [a, b, d].every((device) => device.shared.currentEpoch(groupId) === 4 && !device.shared.members(groupId).includes(c.trust.accountId)), 20_000);
+		await a.chats.send(groupId, 'while C was away');
+		await a.shared.addMembers(groupId, [c.trust.accountId]);
+		await until(all, () => all.every((device) => device.shared.currentEpoch(groupId) === 5 && device.shared.members(groupId).length === 4), 20_000);
+		await b.chats.send(groupId, 'welcome back C');
+		await until([c], () => texts(c, groupId).includes('welcome back C') && texts(c, groupId).includes('while C was away'), 20_000);
+		expect(c.chats.chat(groupId)?.left).toBeFalsy();
+
+		// Never past 64 members, counted with those already in.
+		await expect(a.shared.addMembers(groupId, Array.from({ length: 61 }, (_, index) => `account-${index}`))).rejects.toThrow(/too-many-members/);
+	}, 120_000);
 });
 
 describe('in a chat with another account', () => {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { checkForeignUpdate } from '../../src/lib/chats/foreign-updates';
 import { MemoryDocumentStore } from '../../src/lib/storage/memory';
 import { MAX_NEW_TOPICS_PER_PEER, SyncEngine, type SyncChannel } from '../../src/lib/sync/engine';
 import { MAX_TOPICS, MESSAGE_SYNC, MESSAGE_TOPICS, readSyncMessage, writeSync, writeTopics } from '../../src/lib/sync/protocol';
@@ -163,3 +164,48 @@ describe('a listed device that announces topics it invents', () => {
 		await b.engine.close();
 	});
 });
+
+describe('a live update that follows on one lost in flight', () => {
+	it('is refused by a device that checks updates, asked for again once, and arrives with what was lost', async () => {
+		const topic = MONTHS[0]!;
+		const first = await storeWith([topic]);
+		const second = new MemoryDocumentStore();
+		{
+			const from = new SyncEngine(first);
+			const to = new SyncEngine(second);
+			Y.applyUpdate(await to.open(topic), Y.encodeStateAsUpdate(await from.open(topic)));
+			await Promise.all([from.close(), to.close()]);
+		}
+		const a = await device(first);
+		// As a device checks another account's updates: nothing that leaves anything pending.
+		const refusing = new SyncEngine(second, { knownTopics: () => [topic], acceptUpdate: (_topic, update, _from, doc) => checkForeignUpdate(doc, update, ['messages'], () => true) });
+		const synced = new Promise<void>((resolve) => refusing.on('peer-synced', () => resolve()));
+		const [sideA, sideB] = connection();
+		a.engine.attach(sideA, () => true);
+		refusing.attach(sideB, () => true);
+		await Promise.all([a.synced, synced]);
+
+		// Open on both sides, so that nothing but the refusal asks for it.
+		await refusing.open(topic);
+		await new Promise((resolve) => setTimeout(resolve, 20));
+		// The room closes as the first change is on its way: it never arrives.
+		const send = sideA.send.bind(sideA);
+		sideA.send = () => undefined;
+		const doc = await a.engine.open(topic);
+		doc.getMap('messages').set('lost', { text: 'lost on the way' });
+		sideA.send = send;
+		const asked = sideB.sent.length;
+		doc.getMap('messages').set('next', { text: 'the next one' });
+		await until(() => refusing.doc(topic)?.getMap('messages').get('next') !== undefined);
+		expect(refusing.doc(topic)!.getMap('messages').get('lost')).toEqual({ text: 'lost on the way' });
+		expect(refusing.rejectedMessages).toBe(1);
+		const questions = sideB.sent.slice(asked).filter((message) => message.type === MESSAGE_SYNC && message.body[0] === syncProtocol.messageYjsSyncStep1);
+		expect(questions).toHaveLength(1);
+		await Promise.all([a.engine.close(), refusing.close()]);
+	});
+});
+
+async function until(condition: () => boolean): Promise<void> {
+	for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+	expect(condition()).toBe(true);
+}

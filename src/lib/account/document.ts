@@ -34,12 +34,14 @@ export interface ChatRecord {
 	members?: string[];
 	/** This account left the group: it shows what it had, and takes nothing new. */
 	left?: boolean;
+	/** The group's newest epoch when this account left: only an invitation to a later one adds it back. */
+	leftEpoch?: number;
 }
 
 /** A shared chat's epoch secrets (base64url), newest last: the newest is where its devices meet. */
 export interface ChatKeys {
 	epochs: { epoch: number; secret: string }[];
-	/** The member accounts the newest epoch was made for: one that left since means a rotation. */
+	/** The member accounts the newest epoch was made for: any other set means a rotation. */
 	members: string[];
 }
 

@@ -20,6 +20,7 @@ import { RoomMailbox } from '../mailbox/room-mailbox';
 import {
 	MAP_OF,
 	MAX_MEMBERS,
+	MAX_NAME_LENGTH,
 	MONTH_MAPS,
 	readRecord,
 	recordKey,
@@ -34,7 +35,9 @@ import {
 	type MemberRecord,
 	type MessageRecord,
 	type RecordKind,
-	type RecordsByKind
+	type RecordsByKind,
+	type RulesRecord,
+	RULES_KEY
 } from '../protocol/chat-records';
 import { chatKeyAssociated } from '../protocol/contacts';
 import type { DeviceList } from '../protocol/trust';
@@ -81,7 +84,7 @@ function recordTime(kind: RecordKind, record: RecordsByKind[RecordKind]): number
 }
 
 export class ChatError extends Error {
-	constructor(readonly code: 'not-a-contact' | 'too-many-members' | 'not-a-member' | 'no-such-chat' | 'not-yours') {
+	constructor(readonly code: 'not-a-contact' | 'too-many-members' | 'not-a-member' | 'no-such-chat' | 'not-yours' | 'not-allowed') {
 		super(`chat: ${code}`);
 		this.name = 'ChatError';
 	}
@@ -100,12 +103,18 @@ export interface SharedChatsHost {
 	introduction(): Uint8Array;
 	/** This account's newest list. */
 	ownList(): DeviceList;
+	/** This account's name, as its member records carry it to members who are not its contacts. */
+	accountName(): string;
 }
 
 interface ChatRoom {
 	chatId: string;
 	keys: RoomKeys;
-	/** Only the state document is synced here: a former epoch's room. */
+	/**
+	 * Only the state document is synced here: a former epoch's room. A room becomes one in place when
+	 * a newer epoch comes, with its connections kept: what was just sent there still arrives, and the
+	 * members still on that epoch hear of the new one at once.
+	 */
 	handover: boolean;
 	transport: Transport;
 	channel: SecureChannel;
@@ -206,14 +215,63 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		return result;
 	}
 
-	/** The chat's member accounts now (this one included while it has not left). */
+	/**
+	 * The chat's member accounts now (this one included while it has not left). An account that left
+	 * is a member again when a member record newer than its leaving adds it back.
+	 */
 	members(chatId: string): string[] {
 		const record = chatsMap(this.host.account).get(chatId);
 		const members = new Set<string>([this.host.accountId, ...(record?.members ?? [])]);
-		for (const member of this.stateRecords(chatId, 'member')) members.add(member.account);
-		for (const left of this.stateRecords(chatId, 'left')) members.delete(left.account);
+		const added = new Map(this.stateRecords(chatId, 'member').map((member) => [member.account, member.at]));
+		for (const account of added.keys()) members.add(account);
+		for (const left of this.stateRecords(chatId, 'left')) if (left.at >= (added.get(left.account) ?? -1)) members.delete(left.account);
+		// This account knows itself: added back, it is in before the record that says so arrives.
 		if (record?.left) members.delete(this.host.accountId);
+		else members.add(this.host.accountId);
 		return [...members];
+	}
+
+	/**
+	 * The name a member record gives `accountId` (as the account that added it knew it): for members
+	 * this account has no contact with.
+	 */
+	memberName(chatId: string, accountId: string): string | undefined {
+		return this.stateRecords(chatId, 'member').find((member) => member.account === accountId)?.name || undefined;
+	}
+
+	/** Who joined the chat after it was made, by whom, and who left, with when: the lines the chat shows. */
+	memberEvents(chatId: string): { kind: 'added' | 'left'; account: string; by?: string; at: number }[] {
+		const members = this.stateRecords(chatId, 'member');
+		const made = members.find((member) => member.account === member.by)?.at;
+		return [
+			...members.filter((member) => member.account !== member.by && member.at !== made).map((member) => ({ kind: 'added' as const, account: member.account, by: member.by, at: member.at })),
+			...this.stateRecords(chatId, 'left').map((left) => ({ kind: 'left' as const, account: left.account, at: left.at }))
+		];
+	}
+
+	/** The account that made a group: the one that added itself. */
+	creator(chatId: string): string | undefined {
+		return this.stateRecords(chatId, 'member').find((member) => member.account === member.by)?.account;
+	}
+
+	/** Whether every member may add accounts to the group (its creator's rule; without one, they may). */
+	membersMayAdd(chatId: string): boolean {
+		return this.stateRecords(chatId, 'rules')[0]?.membersAdd ?? true;
+	}
+
+	/**
+	 * Whether member `accountId` may add accounts, by the group's rules (a direct chat never grows).
+	 * Not before the state document with its creator's records is here: until then the rules are unknown.
+	 */
+	private mayAddAs(chatId: string, accountId: string): boolean {
+		const creator = this.creator(chatId);
+		if (chatsMap(this.host.account).get(chatId)?.kind !== 'group' || creator === undefined) return false;
+		return creator === accountId || this.membersMayAdd(chatId);
+	}
+
+	/** Whether `accountId` may add accounts to the chat now. */
+	mayAdd(chatId: string, accountId = this.host.accountId): boolean {
+		return this.members(chatId).includes(accountId) && this.mayAddAs(chatId, accountId);
 	}
 
 	// --- keys ---
@@ -276,15 +334,20 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	private stateChanged(chatId: string): void {
 		if (chatsMap(this.host.account).get(chatId)?.kind === 'direct') this.joinGroups(chatId);
 		this.adoptNewestEpoch(chatId);
-		if (this.memberLeft(chatId)) void this.rotate(chatId, () => this.memberLeft(chatId));
+		if (this.membersChanged(chatId)) void this.rotate(chatId, () => this.membersChanged(chatId));
 		this.emit('changed', undefined);
 	}
 
-	/** Whether a member left since the newest epoch was made: the chat then moves on without it. */
-	private memberLeft(chatId: string): boolean {
+	/**
+	 * Whether the members are not those the newest epoch was made for: one left (the chat moves on
+	 * without it), or one was added by a rotation that lost to a concurrent one (the winner's epoch
+	 * has no box for its devices).
+	 */
+	private membersChanged(chatId: string): boolean {
 		const keyedFor = chatKeysMap(this.host.account).get(chatId)?.members ?? [];
 		const members = this.members(chatId);
-		return members.includes(this.host.accountId) && keyedFor.some((account) => !members.includes(account));
+		if (!members.includes(this.host.accountId)) return false;
+		return keyedFor.some((account) => !members.includes(account)) || members.some((account) => !keyedFor.includes(account));
 	}
 
 	/**
@@ -330,10 +393,16 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		}
 		// Another device's new epoch may have come meanwhile.
 		if (!stillNeeded()) return;
+		this.startEpoch(chatId);
+	}
+
+	/** A fresh secret as the chat's next epoch: boxed to every member device, kept for this account's. */
+	private startEpoch(chatId: string): { epoch: number; secret: Uint8Array } {
 		const epoch = this.currentEpoch(chatId) + 1;
 		const secret = randomBytes(KEY_BYTES);
 		this.writeBoxes(chatId, epoch, secret);
 		this.keep(chatId, epoch, secret);
+		return { epoch, secret };
 	}
 
 	// --- creating, joining and leaving chats ---
@@ -342,7 +411,13 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	 * Records a chat with other accounts on this account: its record, its first epoch, and (when
 	 * this device creates it) the members' records and their boxes.
 	 */
-	async add(chat: { id: string; kind: 'direct' | 'group'; title: string; members: string[]; createdAt: number }, secret: Uint8Array, epoch = 1, create = false): Promise<void> {
+	async add(
+		chat: { id: string; kind: 'direct' | 'group'; title: string; members: string[]; createdAt: number },
+		secret: Uint8Array,
+		epoch = 1,
+		create = false,
+		membersAdd = true
+	): Promise<void> {
 		const { account, engine } = this.host;
 		const others = chat.members.filter((member) => member !== this.host.accountId);
 		if (others.length + 1 > MAX_MEMBERS) throw new ChatError('too-many-members');
@@ -360,28 +435,76 @@ export class SharedChats extends Emitter<{ changed: void }> {
 					if (!key) continue;
 					const record = signRecord(
 						'member',
-						{ chat: chat.id, account: accountId, key: toBase64Url(key), name: person?.name ?? '', by: this.host.accountId, at: chat.createdAt },
+						{ chat: chat.id, account: accountId, key: toBase64Url(key), name: (person?.name ?? this.host.accountName()).slice(0, MAX_NAME_LENGTH), by: this.host.accountId, at: chat.createdAt },
 						this.signer
 					);
 					members.set(accountId, record);
 				}
+				// With the first members, so that no device holds the members without the rules.
+				if (chat.kind === 'group') this.writeRules(chat.id, membersAdd);
 			});
 			this.writeBoxes(chat.id, epoch, secret);
 		}
 		this.keep(chat.id, epoch, secret);
 	}
 
-	/** Creates a group with `title` and the given contacts; returns its id. */
-	async createGroup(title: string, contacts: string[]): Promise<string> {
+	/**
+	 * Creates a group with `title` and the given contacts; returns its id. `membersAdd`: whether every
+	 * member may add others later, or only this account.
+	 */
+	async createGroup(title: string, contacts: string[], { membersAdd = true }: { membersAdd?: boolean } = {}): Promise<string> {
 		const members = [...new Set(contacts)].filter((id) => id !== this.host.accountId);
 		if (members.length + 1 > MAX_MEMBERS) throw new ChatError('too-many-members');
 		for (const id of members) if (!this.host.people.get(id)?.contact) throw new ChatError('not-a-contact');
 		const id = toBase64Url(randomBytes(12));
 		const secret = randomBytes(KEY_BYTES);
 		const group = { id, kind: 'group' as const, title: title.trim().slice(0, 64), members, createdAt: this.host.clock() };
-		await this.add(group, secret, 1, true);
+		await this.add(group, secret, 1, true, membersAdd);
 		for (const member of members) await this.invite(member, group, secret, 1);
 		return id;
+	}
+
+	/** The creator's choice of who may add members, for everyone in the group. */
+	async setMembersMayAdd(chatId: string, membersAdd: boolean): Promise<void> {
+		if (this.creator(chatId) !== this.host.accountId || !this.members(chatId).includes(this.host.accountId)) throw new ChatError('not-allowed');
+		await this.host.engine.open(stateTopic(chatId));
+		this.writeRules(chatId, membersAdd);
+	}
+
+	private writeRules(chatId: string, membersAdd: boolean): void {
+		const record = signRecord('rules', { chat: chatId, membersAdd, by: this.host.accountId, at: this.host.clock() }, this.signer);
+		this.state(chatId)?.getMap(MAP_OF.rules).set(RULES_KEY, record);
+	}
+
+	/**
+	 * Adds contacts to a group: their member records, a new epoch boxed to every member device (theirs
+	 * included), and an invitation to each through its direct chat. New members receive the chat's
+	 * earlier messages from the others (docs/PROTOCOL.md); what they could not read is the mailbox's
+	 * sealed past, which expires.
+	 */
+	async addMembers(chatId: string, contacts: string[]): Promise<void> {
+		const chat = chatsMap(this.host.account).get(chatId);
+		if (!chat || chat.kind !== 'group' || chat.left) throw new ChatError('no-such-chat');
+		if (!this.mayAdd(chatId)) throw new ChatError('not-allowed');
+		const current = this.members(chatId);
+		const added = [...new Set(contacts)].filter((id) => !current.includes(id));
+		if (added.length === 0) return;
+		if (current.length + added.length > MAX_MEMBERS) throw new ChatError('too-many-members');
+		for (const id of added) if (!this.host.people.get(id)?.contact) throw new ChatError('not-a-contact');
+		const state = await this.host.engine.open(stateTopic(chatId));
+		const leftAt = new Map(this.stateRecords(chatId, 'left').map((left) => [left.account, left.at]));
+		state.transact(() => {
+			for (const accountId of added) {
+				const person = this.host.people.get(accountId)!;
+				// After its leaving, whatever the clocks say: a member record older than a leaving adds nobody.
+				const at = Math.max(this.host.clock(), (leftAt.get(accountId) ?? -1) + 1);
+				const record = signRecord('member', { chat: chatId, account: accountId, key: toBase64Url(person.accountKey), name: person.name.slice(0, MAX_NAME_LENGTH), by: this.host.accountId, at }, this.signer);
+				state.getMap(MAP_OF.member).set(accountId, record);
+			}
+		});
+		const { epoch, secret } = this.startEpoch(chatId);
+		const others = this.members(chatId).filter((id) => id !== this.host.accountId);
+		for (const accountId of added) await this.invite(accountId, { id: chatId, title: chat.title, members: others }, secret, epoch);
 	}
 
 	/** Tells a contact's account of a group it is in, through their direct chat: the group's secret boxed to its devices. */
@@ -403,7 +526,9 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	/** A group invitation in a direct chat, from the other account: this account joins the group. */
 	private joinGroups(chatId: string): void {
 		for (const invitation of this.stateRecords(chatId, 'group')) {
-			if (invitation.by === this.host.accountId || chatsMap(this.host.account).has(invitation.group)) continue;
+			const known = chatsMap(this.host.account).get(invitation.group);
+			// A group this account is in, or one it left and was not added back to since (an older invitation).
+			if (invitation.by === this.host.accountId || (known && (!known.left || invitation.epoch <= (known.leftEpoch ?? Infinity)))) continue;
 			try {
 				const boxes = JSON.parse(invitation.boxes) as Record<string, string>;
 				const members = JSON.parse(invitation.members) as unknown;
@@ -424,7 +549,7 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		const state = await this.host.engine.open(stateTopic(chatId));
 		state.getMap('left').set(this.host.accountId, signRecord('left', { chat: chatId, account: this.host.accountId, at: this.host.clock() }, this.signer));
 		await this.depositOwed();
-		chatsMap(this.host.account).set(chatId, { ...chat, left: true });
+		chatsMap(this.host.account).set(chatId, { ...chat, left: true, leftEpoch: this.currentEpoch(chatId) });
 		chatKeysMap(this.host.account).delete(chatId);
 	}
 
@@ -526,12 +651,14 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		if (!chatId || !this.isShared(chatId)) return false;
 		const maps = parseStateTopic(topic) ? STATE_MAPS : MONTH_MAPS;
 		const members = new Set(this.members(chatId));
+		// Accounts the update adds, counted together: many records at once may not pass 64 either.
+		const joining = new Set<string>();
 		const accepted = checkForeignUpdate(doc, update, maps, (map, key, value, previous) => {
 			const kind = kindOfMap(map);
 			if (!kind) return false;
 			const record = readRecord(kind, value, key, chatId);
 			if (!record || !this.signedByItsAccount(kind, record)) return false;
-			return this.mayWrite(kind, record, previous, members, chatId);
+			return this.mayWrite(kind, record, previous, members, chatId, joining);
 		});
 		if (!accepted) this.refused++;
 		return accepted;
@@ -539,7 +666,7 @@ export class SharedChats extends Emitter<{ changed: void }> {
 
 	/** The account a record speaks for, and so whose device must have signed it. */
 	private accountOf(kind: RecordKind, record: RecordsByKind[RecordKind]): string {
-		if (kind === 'member' || kind === 'key' || kind === 'group') return (record as MemberRecord | KeyRecord | GroupRecord).by;
+		if (kind === 'member' || kind === 'key' || kind === 'group' || kind === 'rules') return (record as MemberRecord | KeyRecord | GroupRecord | RulesRecord).by;
 		return (record as MessageRecord | LeftRecord | MarkRecord).account;
 	}
 
@@ -555,7 +682,7 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		return removedAt !== undefined && writtenAt !== undefined && writtenAt < removedAt;
 	}
 
-	private mayWrite(kind: RecordKind, record: RecordsByKind[RecordKind], previous: unknown, members: Set<string>, chatId: string): boolean {
+	private mayWrite(kind: RecordKind, record: RecordsByKind[RecordKind], previous: unknown, members: Set<string>, chatId: string, joining: Set<string>): boolean {
 		const author = this.accountOf(kind, record);
 		switch (kind) {
 			case 'message': {
@@ -568,14 +695,31 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			}
 			case 'reaction':
 			case 'mark':
-			case 'left':
-				return members.has(author) || (kind === 'left' && members.size === 0);
+				return members.has(author);
+			case 'left': {
+				if (!members.has(author) && members.size > 0) return false;
+				// Leaving again after being added back: a later time than the leaving before.
+				const before = previous === undefined ? undefined : readRecord('left', previous, author, chatId);
+				return previous === undefined || (!!before && before.at < (record as LeftRecord).at);
+			}
 			case 'member': {
 				const member = record as MemberRecord;
-				// The creator's first records, or a member adding another; never past 64.
-				if (members.size >= MAX_MEMBERS && !members.has(member.account)) return false;
-				return members.has(author) || this.stateRecords(chatId, 'member').length === 0;
+				const first = this.stateRecords(chatId, 'member').length === 0;
+				if (!first && !(members.has(author) && this.mayAddAs(chatId, author))) return false;
+				if (!members.has(member.account)) {
+					joining.add(member.account);
+					if (members.size + joining.size > MAX_MEMBERS) return false;
+				}
+				if (previous === undefined) return true;
+				// A member record stands; only an account that left since is added back, by a newer one.
+				const before = readRecord('member', previous, member.account, chatId);
+				const left = this.stateRecords(chatId, 'left').find((candidate) => candidate.account === member.account);
+				return !!before && !!left && left.at >= before.at && member.at > left.at;
 			}
+			case 'rules':
+				// The creator's, from the first update on (which carries its members too).
+				if (chatsMap(this.host.account).get(chatId)?.kind !== 'group') return false;
+				return members.has(author) && (author === this.creator(chatId) || this.stateRecords(chatId, 'member').length === 0);
 			case 'key':
 			case 'group':
 				return members.has(author);
@@ -589,6 +733,24 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		if (this.connected) return;
 		this.connected = true;
 		this.syncRooms();
+		void this.reconsider();
+	}
+
+	/**
+	 * Looks again at what the stored state documents hold: an invitation or a box that arrived just
+	 * before the app was closed may have been saved while what it led to (this account joining, the
+	 * new epoch kept) was not.
+	 */
+	private async reconsider(): Promise<void> {
+		for (const chat of this.sharedChats()) {
+			try {
+				await this.host.engine.open(stateTopic(chat.id));
+			} catch {
+				continue;
+			}
+			if (!this.connected) return;
+			this.stateChanged(chat.id);
+		}
 	}
 
 	disconnect(): void {
@@ -618,7 +780,11 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			);
 		}
 		for (const [chatId, rooms] of this.rooms) {
-			const keep = rooms.filter((room) => wanted.get(chatId)?.some((epoch) => epoch.epoch === room.keys.epoch && epoch.handover === room.handover && roomKeys(epochKeys(epoch), 0).room === room.keys.room));
+			const keep = rooms.filter((room) => {
+				const epoch = wanted.get(chatId)?.find((candidate) => candidate.epoch === room.keys.epoch && roomKeys(epochKeys(candidate), 0).room === room.keys.room);
+				if (epoch) room.handover = epoch.handover;
+				return !!epoch;
+			});
 			for (const room of rooms) if (!keep.includes(room)) this.closeRoom(room);
 			this.rooms.set(chatId, keep);
 		}
@@ -626,7 +792,7 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			const rooms = this.rooms.get(chatId) ?? [];
 			for (const epoch of epochs) {
 				const keys = roomKeys(epochKeys(epoch), 0);
-				if (!rooms.some((room) => room.keys.room === keys.room && room.handover === epoch.handover)) rooms.push(this.openRoom(chatId, keys, epoch.handover));
+				if (!rooms.some((room) => room.keys.room === keys.room)) rooms.push(this.openRoom(chatId, keys, epoch.handover));
 			}
 			this.rooms.set(chatId, rooms);
 		}
@@ -634,6 +800,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	}
 
 	private openRoom(chatId: string, keys: RoomKeys, handover: boolean): ChatRoom {
+		// Read when used, not when opened: the room may become a handover room (syncRooms).
+		let room!: ChatRoom;
 		const { engine, people } = this.host;
 		const transport = this.host.transport(keys.room, keys.roomAuth);
 		const channel = new SecureChannel(transport, {
@@ -658,7 +826,7 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			keys,
 			{
 				update: async (topic, update) => {
-					if (chatOfTopic(topic) !== chatId || (handover && !parseStateTopic(topic))) return false;
+					if (chatOfTopic(topic) !== chatId || (room.handover && !parseStateTopic(topic))) return false;
 					const doc = await engine.open(topic);
 					if (!this.checkUpdate(topic, update, doc)) return false;
 					return engine.applyUpdate(topic, update);
@@ -671,13 +839,14 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		// Own devices sync everything in the account's rooms; here only the chat's documents, with other accounts.
 		const detach = engine.attach(channel, (peer, topic) => {
 			if (peer.account === this.host.accountId || chatOfTopic(topic) !== chatId) return false;
-			return handover ? !!parseStateTopic(topic) : true;
+			return room.handover ? !!parseStateTopic(topic) : true;
 		});
 		transport.on('status', (status) => {
 			if (status === 'online') this.scheduleDeposit();
 		});
 		transport.connect();
-		return { chatId, keys, handover, transport, channel, mailbox, detach };
+		room = { chatId, keys, handover, transport, channel, mailbox, detach };
+		return room;
 	}
 
 	private closeRoom(room: ChatRoom): void {

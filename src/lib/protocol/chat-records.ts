@@ -11,6 +11,8 @@
  *     keys     "<epoch>/<deviceId>/<author>" → key {chat, epoch, device, box, by}                 box: sealTo(device agreeKey, secret);
  *                                                author: the device that made the epoch (two may, at once)
  *     marks    accountId            → mark    {chat, account, delivered, read}
+ *     rules    "group"              → rules   {chat, membersAdd, by, at}          in a group: whether members other than its
+ *                                                creator may add accounts (written by the creator only; none: they may)
  *     groups   groupId              → group   {chat, group, title, members, epoch, boxes, by}   in a direct chat: an invitation
  *                                                into a group (members: JSON array of account ids; boxes: JSON object
  *                                                deviceId → box of the group's epoch secret, for the other account's devices)
@@ -33,7 +35,7 @@ export const MAX_NAME_LENGTH = 64;
 const MAX_ID_LENGTH = 64;
 const MAX_BOX_LENGTH = 200;
 
-export type RecordKind = 'member' | 'left' | 'key' | 'mark' | 'message' | 'reaction' | 'group';
+export type RecordKind = 'member' | 'left' | 'key' | 'mark' | 'message' | 'reaction' | 'group' | 'rules';
 
 interface Signed {
 	author: string;
@@ -60,6 +62,14 @@ export interface KeyRecord extends Signed {
 	device: string;
 	box: string;
 	by: string;
+}
+/** A group's rules, by its creator. */
+export interface RulesRecord extends Signed {
+	chat: string;
+	/** Whether every member may add accounts, or only the creator. */
+	membersAdd: boolean;
+	by: string;
+	at: number;
 }
 export interface MarkRecord extends Signed {
 	chat: string;
@@ -101,6 +111,7 @@ export interface RecordsByKind {
 	message: MessageRecord;
 	reaction: ReactionRecord;
 	group: GroupRecord;
+	rules: RulesRecord;
 }
 
 type Fields<K extends RecordKind> = Omit<RecordsByKind[K], 'author' | 'sig'>;
@@ -113,7 +124,8 @@ const FIELDS: { [K in RecordKind]: (keyof Fields<K>)[] } = {
 	mark: ['chat', 'account', 'delivered', 'read'],
 	message: ['id', 'chatId', 'account', 'sentAt', 'text', 'reply', 'edited', 'deleted'],
 	reaction: ['chat', 'message', 'account', 'emoji'],
-	group: ['chat', 'group', 'title', 'members', 'epoch', 'boxes', 'by']
+	group: ['chat', 'group', 'title', 'members', 'epoch', 'boxes', 'by'],
+	rules: ['chat', 'membersAdd', 'by', 'at']
 };
 
 /** Which map of which document holds each kind. */
@@ -124,9 +136,12 @@ export const MAP_OF: { [K in RecordKind]: string } = {
 	mark: 'marks',
 	message: 'messages',
 	reaction: 'reactions',
-	group: 'groups'
+	group: 'groups',
+	rules: 'rules'
 };
-export const STATE_MAPS = ['members', 'left', 'keys', 'marks', 'groups'];
+/** The one key of the rules map. */
+export const RULES_KEY = 'group';
+export const STATE_MAPS = ['members', 'left', 'keys', 'marks', 'groups', 'rules'];
 export const MONTH_MAPS = ['messages', 'reactions'];
 
 export function kindOfMap(map: string): RecordKind | undefined {
@@ -147,6 +162,8 @@ export function recordKey<K extends RecordKind>(kind: K, record: Fields<K> & { a
 			return String(r.id);
 		case 'group':
 			return String(r.group);
+		case 'rules':
+			return RULES_KEY;
 		default:
 			return `${r.message}/${r.account}`;
 	}
@@ -224,6 +241,9 @@ function check(kind: RecordKind, fields: object): void {
 			if (typeof f.title !== 'string' || f.title.length > MAX_NAME_LENGTH) fail('title');
 			if (typeof f.members !== 'string' || f.members.length > MAX_MEMBERS * 30) fail('members');
 			if (typeof f.boxes !== 'string' || f.boxes.length > 6 * (MAX_BOX_LENGTH + 40)) fail('boxes');
+			break;
+		case 'rules':
+			if (typeof f.membersAdd !== 'boolean' || !isId(f.by) || !isTime(f.at)) fail('fields');
 			break;
 		case 'reaction':
 			if (!isId(f.message) || !isId(f.account)) fail('fields');

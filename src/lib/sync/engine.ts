@@ -182,6 +182,12 @@ interface PeerProgress {
 	answered: Set<string>;
 	received: number;
 	synced: boolean;
+	/**
+	 * Topics whose live update from this peer was refused, and that were asked for again whole (a
+	 * step 1): once per topic until an update of it from the peer applies, so a peer that sends only
+	 * refused updates is not answered with a question each time.
+	 */
+	askedAgain: Set<string>;
 }
 
 /** One attached channel: its peers' progress and what each may see. */
@@ -447,7 +453,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	private greet(attachment: Attachment, verified: VerifiedPeer): void {
 		if (!this.attachments.has(attachment)) return;
 		const peer = verified.peer;
-		const progress: PeerProgress = { verified, offered: new Set(), answered: new Set(), received: 0, synced: false };
+		const progress: PeerProgress = { verified, offered: new Set(), answered: new Set(), received: 0, synced: false, askedAgain: new Set() };
 		attachment.progress.set(peer, progress);
 		this.emit('peers-changed', this.peers);
 		void this.offer(attachment, progress);
@@ -631,8 +637,15 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			// Refused for good (history outside this device's window): the rest of the sync goes on.
 			this.rejectedMessages++;
 			if (step.kind === syncProtocol.messageYjsSyncStep2) this.answered(progress, topic);
+			// A live update may be refused only for what it follows on and this device lacks (one lost
+			// as a room closed): the peer's answer to a step 1 carries the gap and the update together.
+			else if (step.kind === syncProtocol.messageYjsUpdate && !progress.askedAgain.has(topic)) {
+				progress.askedAgain.add(topic);
+				this.sendStep1(attachment, peer, topic, doc);
+			}
 			return;
 		}
+		progress.askedAgain.delete(topic);
 		// Applied here rather than by y-protocols, which logs what Yjs refuses and carries on as if
 		// it had applied: a refused update is counted, and a step 2 that did not apply answers nothing.
 		try {

@@ -25,9 +25,10 @@ export interface BubbleView {
 	ours: boolean;
 }
 
-export function accountName(session: Session, accountId: string | undefined): string {
+/** How an account is called: its contact name, else (in a chat) the name its member record gives it. */
+export function accountName(session: Session, accountId: string | undefined, chatId?: string): string {
 	if (!accountId || accountId === session.trust.accountId) return t('chat.you');
-	return session.people.get(accountId)?.name || t('chat.someone');
+	return session.people.get(accountId)?.name || (chatId && session.shared.memberName(chatId, accountId)) || t('chat.someone');
 }
 
 export function bubbleView(session: Session, chat: ChatRecord, message: ChatMessage, byId: (id: string) => ChatMessage | undefined, device?: string): BubbleView {
@@ -42,13 +43,13 @@ export function bubbleView(session: Session, chat: ChatRecord, message: ChatMess
 	if (message.reply) {
 		const quoted = byId(message.reply);
 		quote = quoted
-			? { sender: accountName(session, quoted.account), text: quoted.deleted ? t('chat.deleted') : quoted.text }
+			? { sender: accountName(session, quoted.account, chat.id), text: quoted.deleted ? t('chat.deleted') : quoted.text }
 			: { sender: '', text: t('chat.quoteMissing') };
 	}
 	return {
 		message,
 		mine: shared ? ours : message.author === session.self.id,
-		sender: chat.kind === 'group' && !ours ? accountName(session, message.account) : undefined,
+		sender: chat.kind === 'group' && !ours ? accountName(session, message.account, chat.id) : undefined,
 		device,
 		receipt: shared && ours ? session.shared.receipt(message) : undefined,
 		reactions,

@@ -6,6 +6,7 @@
  */
 import { MessageError } from '../chats/chats';
 import { compareMessages, type ChatMessage } from '../chats/messages';
+import type { Session } from '../session';
 import { i18n, t } from '../i18n/index.svelte';
 import { watched } from './app.svelte';
 import { attention } from './attention.svelte';
@@ -18,6 +19,8 @@ export interface ChatWindowView {
 	title: string;
 	/** A chat with other accounts: its messages can be replied to and reacted to. */
 	shared: boolean;
+	/** The group's or the contact's page. */
+	info?: string;
 	/** The messages laid out and the days they fall on, oldest first (the list draws those on screen). */
 	items: readonly TimelineItem[];
 	count: number;
@@ -51,7 +54,7 @@ export class ChatWindow {
 	/** Rises when `from` moves back, so that the view is made again. */
 	private steps = $state(0);
 	/** The last layout and what it was made of: a change elsewhere in the session reuses it. */
-	private laidOut?: { messages: readonly ChatMessage[]; start: number; items: TimelineItem[] };
+	private laidOut?: { messages: readonly ChatMessage[]; start: number; membersKey: string; items: TimelineItem[] };
 
 	constructor(private readonly chatId: () => string) {}
 
@@ -63,14 +66,18 @@ export class ChatWindow {
 		const messages = session.chats.messages(chatId);
 		void this.steps;
 		const start = this.start(messages);
-		if (this.laidOut?.messages !== messages || this.laidOut.start !== start) {
+		// Members come and go without a message: their lines are laid out again when they change.
+		const members = this.memberNotices(chat);
+		const membersKey = members.map((notice) => notice.key).join('|');
+		if (this.laidOut?.messages !== messages || this.laidOut.start !== start || this.laidOut.membersKey !== membersKey) {
 			const account = chat.kind === 'self' ? undefined : session.trust.accountId;
 			const items = timeline(start > 0 ? messages.slice(start) : messages, session.self.id, account);
-			this.laidOut = { messages, start, items: withNotices(items, this.deviceNotices(chat)) };
+			this.laidOut = { messages, start, membersKey, items: withNotices(items, [...this.deviceNotices(chat), ...members]) };
 		}
 		return {
 			title: chat.kind === 'self' ? t('chats.self') : chatTitle(session, chat),
 			shared: chat.kind !== 'self',
+			info: chat.kind === 'group' ? `/groups/view?id=${encodeURIComponent(chatId)}` : chat.kind === 'direct' && chat.members?.[0] ? `/contacts/view?id=${encodeURIComponent(chat.members[0])}` : undefined,
 			items: this.laidOut.items,
 			count: messages.length - start,
 			hasOlder: start > 0 || session.chats.hasOlder(chatId),
@@ -89,13 +96,32 @@ export class ChatWindow {
 	}
 
 	/** Lines for the other members' accounts linking or removing devices since the chat began. */
+	/** A group's lines for members added and leaving. */
+	private memberNotices(chat: { id: string; kind: string }): TimelineNotice[] {
+		const session = watched();
+		if (!session || chat.kind !== 'group') return [];
+		return session.shared.memberEvents(chat.id).map((event) => ({
+			kind: 'notice',
+			key: `member ${event.kind} ${event.account} ${event.at}`,
+			at: event.at,
+			text: this.memberLine(session, chat.id, event)
+		}));
+	}
+
+	private memberLine(session: Session, chatId: string, event: { kind: 'added' | 'left'; account: string; by?: string }): string {
+		const you = event.account === session.trust.accountId;
+		if (event.kind === 'left') return you ? t('chat.youLeft') : t('chat.memberLeft', { name: accountName(session, event.account, chatId) });
+		const by = accountName(session, event.by, chatId);
+		return you ? t('chat.memberAddedYou', { by }) : t('chat.memberAdded', { by, name: accountName(session, event.account, chatId) });
+	}
+
 	private deviceNotices(chat: { kind: string; createdAt: number }): TimelineNotice[] {
 		const session = watched();
 		if (!session || chat.kind === 'self') return [];
 		const notices: TimelineNotice[] = [];
 		for (const accountId of session.shared.members(this.chatId())) {
 			if (accountId === session.trust.accountId) continue;
-			const name = accountName(session, accountId);
+			const name = accountName(session, accountId, this.chatId());
 			for (const notice of session.people.deviceNotices(accountId)) {
 				if (notice.at < chat.createdAt) continue;
 				if (notice.added > 0) notices.push({ kind: 'notice', key: `notice ${accountId} ${notice.at} added`, at: notice.at, text: t('chat.linkedDevice', { name }) });
@@ -117,7 +143,7 @@ export class ChatWindow {
 	/** The name the composer shows above a reply. */
 	replyName(): string {
 		const session = watched();
-		return session && this.replyTo ? accountName(session, this.replyTo.account) : '';
+		return session && this.replyTo ? accountName(session, this.replyTo.account, this.chatId()) : '';
 	}
 
 	startReply(message: ChatMessage): void {

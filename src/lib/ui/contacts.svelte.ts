@@ -219,6 +219,8 @@ export type GroupErrorKey = 'group.error.title' | 'group.error.none' | 'group.er
 export class NewGroupModel {
 	title = $state('');
 	chosen = $state<string[]>([]);
+	/** Whether every member may add others later, or only this account. */
+	membersAdd = $state(true);
 	busy = $state(false);
 	error = $state<GroupErrorKey | undefined>();
 	/** A failure the user cannot act on by choosing again (storage). */
@@ -239,7 +241,7 @@ export class NewGroupModel {
 		if (this.chosen.length === 0) return void (this.error = 'group.error.none');
 		this.busy = true;
 		try {
-			return await session.shared.createGroup(title, this.chosen);
+			return await session.shared.createGroup(title, this.chosen, { membersAdd: this.membersAdd });
 		} catch (failure) {
 			if (failure instanceof ChatError && (failure.code === 'too-many-members' || failure.code === 'not-a-contact')) this.error = `group.error.${failure.code}`;
 			else this.failure = (failure as Error).message;
