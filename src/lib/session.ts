@@ -878,6 +878,18 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		return person && safetyCode(this.trust.deviceList.accountKey, person.accountKey);
 	}
 
+	/**
+	 * The contact's side of the safety code, scanned: when it equals this side's, the contact is
+	 * marked verified (as Mark as verified does) and the answer is true; when it differs, nothing is
+	 * marked and the answer is false.
+	 */
+	confirmSafetyCode(accountId: string, scanned: readonly string[]): boolean {
+		const own = this.safetyCode(accountId);
+		if (!own || !this.people.get(accountId)?.contact || own.join('') !== scanned.join('')) return false;
+		this.people.setVerified(accountId, true);
+		return true;
+	}
+
 	// --- connection ---
 
 	get connection(): ConnectionState {

@@ -4,36 +4,15 @@
  * (`npm run screenshots`), the main screens are photographed for the README (docs/screenshots/), and
  * a chat in the light theme for the install dialogue (static/screenshots/, named in the manifest).
  */
-import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { axeViolations, smallTargets } from './a11y';
 import { createAccount, launch } from './devices';
 
 const SIZES = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } } as const;
 const SCREENSHOTS = 'docs/screenshots';
 /** Photographs change with every run (the clock, the status): made when asked for, not by every test run. */
 const PHOTOGRAPH = process.env.SAMEN_SCREENSHOTS === '1';
-
-/** What axe-core finds on the page, as "rule (impact): elements" lines. */
-async function axeViolations(page: Page): Promise<string[]> {
-	const { violations } = await new AxeBuilder({ page }).analyze();
-	return violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((node) => node.target.join(' ')).join(', ')}`);
-}
-
-/** Visible controls smaller than 44×44 px; a link inside a sentence is exempt, as in WCAG. */
-function smallTargets(page: Page): Promise<string[]> {
-	return page.evaluate(() => {
-		const small: string[] = [];
-		for (const element of document.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])')) {
-			const box = element.getBoundingClientRect();
-			if (box.width === 0 || box.height === 0) continue;
-			if (element.tagName === 'A' && getComputedStyle(element).display === 'inline') continue;
-			if (box.width < 44 || box.height < 44)
-				small.push(`${element.tagName.toLowerCase()}[${element.dataset.testid ?? element.textContent?.trim().slice(0, 20)}] ${Math.round(box.width)}×${Math.round(box.height)}`);
-		}
-		return small;
-	});
-}
 
 for (const scheme of ['light', 'dark'] as const) {
 	for (const [size, viewport] of Object.entries(SIZES)) {

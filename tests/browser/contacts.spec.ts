@@ -1,12 +1,13 @@
 /**
  * Contacts and chats with other accounts, each account in its own browser context: adding a contact
- * by the camera and by an opened link, a direct chat both ways, verifying with the safety code, a
- * group of three accounts, and invites that are malformed, expired, one's own, or opened in a
+ * by the camera and by an opened link, a direct chat both ways, verifying with the safety code by
+ * eye and by scanning its QR, a group of three accounts, and invites that are malformed, expired, one's own, or opened in a
  * browser without an account.
  */
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { approveByPaste, cameraFile, createAccount, launch, launchWithCamera, openDevice, send, showLinkCode } from './devices';
+import { axeViolations, smallTargets } from './a11y';
+import { approveByPaste, cameraFile, cameraUse, createAccount, launch, launchWithCamera, openDevice, send, showLinkCode, showToCamera } from './devices';
 
 const EXCHANGE_MS = 45_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -142,6 +143,101 @@ test('add a contact by link, then verify: both show the same 60 digits, Ada’s 
 		await ada.page.getByTestId('message-contact').click();
 		await expect(ada.page.getByTestId('chat-notice')).toHaveText(['Bram linked a new device']);
 	} finally {
+		await browser.close();
+	}
+});
+
+test('verify by camera: Bram scans Ada’s safety QR and she is verified; her invite QR and her code with Cas are refused and mark nothing; without a camera, comparing by eye stays', async ({
+	baseURL
+}) => {
+	test.setTimeout(210_000);
+	// Ada and Cas share a browser whose camera nobody allowed; Bram's phone films whatever the test holds before it.
+	const browser = await launch(['--use-fake-device-for-media-stream']);
+	let bramBrowser: Awaited<ReturnType<typeof launch>> | undefined;
+	try {
+		const ada = await openDevice(browser, baseURL!);
+		const cas = await openDevice(browser, baseURL!, { permissions: [] });
+		await createAccount(ada.page, 'Ada', 'Laptop');
+		await createAccount(cas.page, 'Cas', 'Tablet');
+		await showInvite(ada.page);
+		// First before Bram's camera: Ada's invite, not her safety code.
+		const camera = cameraFile(await ada.page.getByTestId('invite-qr').screenshot());
+		bramBrowser = await launchWithCamera(camera);
+		const bram = await openDevice(bramBrowser, baseURL!, { watchCamera: true });
+		await createAccount(bram.page, 'Bram', 'Phone');
+		await befriendByLink(ada.page, 'Ada', bram.page, 'Bram');
+		await befriendByLink(ada.page, 'Ada', cas.page, 'Cas');
+
+		const openContact = async (page: Page, name: string) => {
+			await page.goto('/contacts');
+			await page.getByTestId('contact').filter({ hasText: name }).click();
+			await expect(page.getByTestId('contact-title')).toContainText(name);
+			await expect(page.getByTestId('safety-qr').locator('svg')).toBeVisible();
+		};
+		const safetyQr = async (page: Page, name: string) => {
+			await openContact(page, name);
+			return page.getByTestId('safety-qr').screenshot();
+		};
+		const unverified = async () => {
+			await expect(bram.page.getByTestId('verify-state')).toHaveText('Not verified yet.');
+			await expect(bram.page.getByTestId('verified-mark')).toHaveCount(0);
+			await expect(bram.page.getByTestId('mark-verified')).toBeVisible();
+		};
+		const accessible = async (page: Page) => expect([...(await axeViolations(page)), ...(await smallTargets(page))]).toEqual([]);
+
+		await openContact(bram.page, 'Ada');
+		// The camera waits for the user.
+		await expect(bram.page.getByTestId('scan-safety')).toHaveText('Scan their code');
+		await expect(bram.page.getByTestId('camera')).toBeHidden();
+		expect(await cameraUse(bram.page)).toEqual({ requests: 0, live: 0 });
+		await accessible(bram.page);
+
+		await bram.page.getByTestId('scan-safety').click();
+		await expect(bram.page.getByTestId('scan-outcome')).toHaveText(
+			'This QR code is not a Samen safety code. Ask Ada to open your contact in Samen and show the code under Verify.'
+		);
+		await unverified();
+		// A code read turns the camera off, and the screen offers to scan again.
+		expect(await cameraUse(bram.page)).toEqual({ requests: 1, live: 0 });
+		await expect(bram.page.getByTestId('camera')).toBeHidden();
+		await expect(bram.page.getByTestId('scanning')).toHaveCount(0);
+
+		// Ada shows, by mistake, her code with Cas.
+		showToCamera(camera, await safetyQr(ada.page, 'Cas'));
+		await bram.page.getByTestId('scan-safety').click();
+		await expect(bram.page.getByTestId('scan-outcome')).toHaveText(
+			'These codes do not match, so Ada is not marked as verified. Check that Ada has your contact open, and scan again. If the codes still differ, the Ada in your contacts is a different account from the person in front of you (someone may have swapped the invite): do not trust it, and add each other again while you are together.'
+		);
+		await expect(bram.page.getByTestId('scan-outcome')).toHaveAttribute('role', 'alert');
+		await unverified();
+		await accessible(bram.page);
+
+		// Now her code with Bram.
+		showToCamera(camera, await safetyQr(ada.page, 'Bram'));
+		await bram.page.getByTestId('scan-safety').click();
+		await expect(bram.page.getByTestId('scan-outcome')).toHaveText('The codes match: you verified Ada.');
+		await expect(bram.page.getByTestId('verify-state')).toHaveText('You verified Ada.');
+		await expect(bram.page.getByTestId('contact-title').getByTestId('verified-mark')).toBeVisible();
+		expect(await cameraUse(bram.page)).toEqual({ requests: 3, live: 0 });
+		await accessible(bram.page);
+		await bram.page.goto('/contacts');
+		await expect(bram.page.getByTestId('contact').filter({ hasText: 'Ada' }).getByTestId('verified-mark')).toHaveText('✓ Verified');
+		// Bram's judgement only: Ada has not verified Bram.
+		await openContact(ada.page, 'Bram');
+		await expect(ada.page.getByTestId('verify-state')).toHaveText('Not verified yet.');
+
+		// Cas's browser may not use the camera: the page says so, and comparing by eye still verifies.
+		await openContact(cas.page, 'Ada');
+		await cas.page.getByTestId('scan-safety').click();
+		await expect(cas.page.getByTestId('camera-error')).toContainText(
+			'Samen may not use the camera. To scan, allow the camera for this site in your browser’s settings (often behind the icon next to the address) and try again. Or compare the digits by eye instead.'
+		);
+		await expect(cas.page.getByTestId('camera')).toBeHidden();
+		await accessible(cas.page);
+		await cas.page.getByTestId('mark-verified').click();
+		await expect(cas.page.getByTestId('verify-state')).toHaveText('You verified Ada.');
+	} finally {
+		await bramBrowser?.close();
 		await browser.close();
 	}
 });

@@ -35,6 +35,14 @@ export function cameraSceneFile(screenshot: Buffer, options?: SceneOptions): str
 	return videoFile(cameraSceneY4m(screenshot, options));
 }
 
+/**
+ * Puts another screenshot before a fake camera made by `cameraFile`: Chromium opens its file again
+ * each time a page starts the camera, so the next scan sees this one.
+ */
+export function showToCamera(y4mPath: string, screenshot: Buffer): void {
+	writeFileSync(y4mPath, pngToY4m(screenshot));
+}
+
 function videoFile(video: Buffer): string {
 	const path = join(mkdtempSync(join(tmpdir(), 'samen-camera-')), 'qr.y4m');
 	writeFileSync(path, video);

@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import { messagesMap, monthOf, monthTopic } from '../../src/lib/chats/messages';
 import { stateTopic } from '../../src/lib/chats/shared-chats';
 import { RULES_KEY, signRecord } from '../../src/lib/protocol/chat-records';
-import { ContactError, readInvite, writeInvite } from '../../src/lib/protocol/contacts';
+import { ContactError, readInvite, readSafetyCode, writeInvite, writeSafetyCode } from '../../src/lib/protocol/contacts';
 import { toBase64Url } from '../../src/lib/crypto';
 import type { Session } from '../../src/lib/session';
 import { MemoryNetwork } from '../../src/lib/transport/memory';
@@ -264,6 +264,37 @@ describe('adding members to a group', () => {
 		// Never past 64 members, counted with those already in.
 		await expect(a.shared.addMembers(groupId, Array.from({ length: 61 }, (_, index) => `account-${index}`))).rejects.toThrow(/too-many-members/);
 	}, 120_000);
+});
+
+describe('verifying a contact by its scanned safety code', () => {
+	it('marks the contact verified on this side only when the scanned code is this pair\'s, and marks nothing otherwise', async () => {
+		const network = new MemoryNetwork();
+		const [a] = await linkedAccount(network, 0, { connected: true });
+		const [b] = await linkedAccount(network, 0, { connected: true });
+		const [c] = await linkedAccount(network, 0, { connected: true });
+		sessions.push(a!, b!, c!);
+		await befriend(a!, b!);
+		await befriend(a!, c!);
+		const [aId, bId, cId] = [a!.trust.accountId, b!.trust.accountId, c!.trust.accountId];
+		/** What `device` shows as the QR for `other`, read back as the camera of the scanning side does. */
+		const shown = (device: Session, other: string) => readSafetyCode(writeSafetyCode(device.safetyCode(other)!));
+
+		// A scans, on her page for C, the code B shows for A: another pair's code.
+		expect(a!.confirmSafetyCode(cId, shown(b!, aId))).toBe(false);
+		expect(a!.people.get(cId)?.verified).toBe(false);
+		// C's code for A, scanned on B's page for A.
+		expect(b!.confirmSafetyCode(aId, shown(c!, aId))).toBe(false);
+		expect(b!.people.get(aId)?.verified).toBe(false);
+		// No code for an account this side does not know.
+		expect(b!.confirmSafetyCode(cId, shown(c!, aId))).toBe(false);
+
+		expect(a!.confirmSafetyCode(bId, shown(b!, aId))).toBe(true);
+		expect(a!.people.get(bId)?.verified).toBe(true);
+		// Verifying is A's judgement: B has not verified A.
+		expect(b!.people.get(aId)?.verified).toBe(false);
+		expect(b!.confirmSafetyCode(aId, shown(a!, bId))).toBe(true);
+		expect(b!.people.get(aId)?.verified).toBe(true);
+	}, 60_000);
 });
 
 describe('in a chat with another account', () => {

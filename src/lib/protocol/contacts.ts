@@ -18,6 +18,18 @@
  * carries them as it carries any document. The readers check every length before allocating and
  * the signature before the body is used; whether the signing device is on the introduced list,
  * and that list signed by the expected account key, is checked by the caller (../people/).
+ *
+ * Verifying a contact (either side, whenever the two meet): each shows the SAFETY CODE of the pair
+ * (../people/safety.ts: the same 60 digits on both sides) as digits and as a QR; the other compares
+ * by eye, or scans the QR and compares it with the code it computes itself. Equal: the scanner marks
+ * the contact verified, for its own account only; different: it marks nothing and warns.
+ *
+ *   safety QR = "samen-safety:1:" ‖ 60 digits            (the 12 groups of 5, in order, nothing between)
+ *
+ * The prefix names the payload and its version, so that no other QR (an invite, a link code, a web
+ * address) reads as a safety code; a reader refuses any other prefix or version, a length other than
+ * 75 characters (before it looks further), and anything but ASCII digits after the prefix. The QR
+ * holds no account id or key: whoever photographs it learns nothing but the code.
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -89,6 +101,26 @@ export function inviteUrl(origin: string, invite: string): string {
 /** Whether a URL fragment carries an invite. */
 export function carriesInvite(fragment: string): boolean {
 	return /^#?contact=c1/.test(fragment);
+}
+
+const SAFETY_PREFIX = 'samen-safety:1:';
+export const SAFETY_GROUPS = 12;
+export const SAFETY_GROUP_DIGITS = 5;
+const SAFETY_PAYLOAD_LENGTH = SAFETY_PREFIX.length + SAFETY_GROUPS * SAFETY_GROUP_DIGITS;
+
+/** The QR text of a safety code (12 groups of 5 digits); throws ContactError('malformed') for anything else. */
+export function writeSafetyCode(code: readonly string[]): string {
+	if (code.length !== SAFETY_GROUPS || !code.every((group) => /^[0-9]{5}$/.test(group))) throw new ContactError('malformed');
+	return SAFETY_PREFIX + code.join('');
+}
+
+/** The safety code (12 groups of 5 digits) a scanned QR holds; throws ContactError('malformed') when it holds none. */
+export function readSafetyCode(text: string): string[] {
+	const trimmed = text.trim();
+	if (trimmed.length !== SAFETY_PAYLOAD_LENGTH || !trimmed.startsWith(SAFETY_PREFIX)) throw new ContactError('malformed');
+	const digits = trimmed.slice(SAFETY_PREFIX.length);
+	if (!/^[0-9]+$/.test(digits)) throw new ContactError('malformed');
+	return Array.from({ length: SAFETY_GROUPS }, (_, group) => digits.slice(group * SAFETY_GROUP_DIGITS, (group + 1) * SAFETY_GROUP_DIGITS));
 }
 
 export interface ContactRequest {

@@ -10,7 +10,7 @@ export class CameraScan {
 	error = $state<ScannerErrorCode | undefined>();
 	private stopper?: AbortController;
 
-	/** Starts the camera in `video`; `read` gets the first code it reads. */
+	/** Starts the camera in `video`; `read` gets the first code it reads, with the camera off again and `scanning` false. */
 	async start(video: HTMLVideoElement, read: (text: string) => void): Promise<void> {
 		if (this.scanning) return;
 		const controller = new AbortController();
@@ -23,8 +23,16 @@ export class CameraScan {
 			this.scanning = false;
 			this.error = error.code;
 		};
+		const done = (text: string) => {
+			// The scanner turned the camera off once it read a code: so that a screen that stays open offers to scan again.
+			if (this.stopper === controller) {
+				this.stopper = undefined;
+				this.scanning = false;
+			}
+			read(text);
+		};
 		try {
-			await startScanner(video, read, { signal: controller.signal, onError: failed });
+			await startScanner(video, done, { signal: controller.signal, onError: failed });
 		} catch (error) {
 			if (!(error instanceof ScannerError)) throw error;
 			failed(error);

@@ -1,7 +1,8 @@
 /**
  * The contact screens' state: the list of contacts and requests, adding a contact (this account's
  * invite as a QR and a link, a contact's code read by the camera or pasted, an invite link opened
- * in the browser), one contact with its safety code, and a new group.
+ * in the browser), one contact with its safety code (compared by eye, or its QR scanned from the
+ * contact's screen), and a new group.
  *
  * Becoming contacts completes when a device of the other account looks at its invites: while one of
  * these screens is open, this device looks every few seconds, so two people standing side by side
@@ -11,7 +12,7 @@ import QRCode from 'qrcode';
 import { CameraScan } from './camera-scan.svelte';
 import { ChatError } from '../chats/shared-chats';
 import type { MessageKey } from '../i18n/index.svelte';
-import { carriesInvite, ContactError, readInvite, type ContactErrorCode } from '../protocol/contacts';
+import { carriesInvite, ContactError, readInvite, readSafetyCode, writeSafetyCode, type ContactErrorCode } from '../protocol/contacts';
 import type { Session } from '../session';
 import { app, watched } from './app.svelte';
 import { prepareScanner, type ScannerErrorCode } from './scanner';
@@ -178,12 +179,66 @@ export class AddContactFlow {
 	}
 }
 
-/** One contact: its devices, the changes to them, and the safety code to compare. */
+/**
+ * What scanning a contact's safety QR came to: the codes match (the contact is now verified), they
+ * differ (nothing marked), or the QR held no safety code.
+ */
+export type SafetyScanOutcome = 'match' | 'mismatch' | 'not-a-code';
+
+/** One contact: its devices, the changes to them, and the safety code to compare by eye or by camera. */
 export class ContactModel {
 	qrSvg = $state('');
 	private qrOf = '';
+	private readonly camera = new CameraScan();
+	/** The last scan's outcome, for the contact it was made on. */
+	private scanned = $state<{ accountId: string; outcome: SafetyScanOutcome } | undefined>();
 
 	constructor(private readonly accountId: () => string) {}
+
+	/** Loads the QR decoder while the user reads, camera off. */
+	prepare(): void {
+		prepareScanner();
+	}
+
+	/** Starts the camera in `video`, at the user's request; the first code it reads is compared. */
+	async scan(video: HTMLVideoElement): Promise<void> {
+		if (this.camera.scanning) return;
+		const accountId = this.accountId();
+		this.scanned = undefined;
+		await this.camera.start(video, (text) => this.compare(accountId, text));
+	}
+
+	/** Turns the camera off (Stop camera, the screen closed). */
+	stopScan(): void {
+		this.camera.stop();
+	}
+
+	get scanning(): boolean {
+		return this.camera.scanning;
+	}
+
+	get cameraError(): ScannerErrorCode | undefined {
+		return this.camera.error;
+	}
+
+	/** The outcome of the last scan on this contact's page. */
+	get scanOutcome(): SafetyScanOutcome | undefined {
+		return this.scanned?.accountId === this.accountId() ? this.scanned.outcome : undefined;
+	}
+
+	private compare(accountId: string, text: string): void {
+		const session = watched();
+		if (!session) return;
+		let code: string[];
+		try {
+			code = readSafetyCode(text);
+		} catch (failure) {
+			if (!(failure instanceof ContactError)) throw failure;
+			this.scanned = { accountId, outcome: 'not-a-code' };
+			return;
+		}
+		this.scanned = { accountId, outcome: session.confirmSafetyCode(accountId, code) ? 'match' : 'mismatch' };
+	}
 
 	get view() {
 		const session = watched();
@@ -200,16 +255,22 @@ export class ContactModel {
 		};
 	}
 
-	/** The QR of the safety code's digits, made once per code. */
+	/** The QR of the safety code (its wire form, ../protocol/contacts.ts), made once per code. */
 	async drawCode(code: string[]): Promise<void> {
-		const digits = code.join('');
-		if (!digits || digits === this.qrOf) return;
-		this.qrOf = digits;
-		this.qrSvg = await QRCode.toString(digits, { type: 'svg', margin: 4, errorCorrectionLevel: 'M' });
+		if (code.length === 0) return;
+		const payload = writeSafetyCode(code);
+		if (payload === this.qrOf) return;
+		this.qrOf = payload;
+		this.qrSvg = await QRCode.toString(payload, { type: 'svg', margin: 4, errorCorrectionLevel: 'M' });
 	}
 
 	setVerified(verified: boolean): void {
+		this.scanned = undefined;
 		watched()?.people.setVerified(this.accountId(), verified);
+	}
+
+	dispose(): void {
+		this.stopScan();
 	}
 }
 
