@@ -125,6 +125,15 @@ for (const scheme of ['light', 'dark'] as const) {
 				await page.getByTestId('new-group').click();
 				await page.getByRole('checkbox', { name: 'Bram' }).check();
 				await look('new group');
+				await page.getByTestId('group-title').fill('Team');
+				await page.getByTestId('create-group').click();
+				await page.getByTestId('chat-info').click();
+				await expect(page.getByTestId('group-member-row')).toHaveCount(2);
+				await look('group info');
+				await page.goto('/search');
+				await page.getByTestId('search-query').fill('nothing like this');
+				await expect(page.getByTestId('search-none')).toBeVisible();
+				await look('search');
 
 				expect(found).toEqual({});
 			} finally {

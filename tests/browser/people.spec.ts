@@ -99,6 +99,23 @@ test('two accounts of two devices each: receipts, unread on the other device, re
 			await expect(device.page.getByTestId('messages')).toContainText('This message was deleted.', { timeout: EXCHANGE_MS });
 			await expect(device.page.getByTestId('messages')).not.toContainText('Friday works');
 		}
+
+		// The chat list shows the last message's time; Search finds what is stored here, deleted text not.
+		await adaPhone!.page.goto('/');
+		await expect(adaPhone!.page.getByTestId('chat-time').first()).toHaveText(/^\d{1,2}:\d{2}( [AP]M)?$/);
+		await adaPhone!.page.getByTestId('open-search').click();
+		// The edited text is found, in any case; the text before the edit and the deleted reply are not.
+		await adaPhone!.page.getByTestId('search-query').fill('SATURDAY');
+		await expect(adaPhone!.page.getByTestId('search-hit-text')).toHaveText(['Shall we meet on Saturday?']);
+		await expect(adaPhone!.page.getByTestId('search-hit')).toContainText('Bram · You');
+		await expect(adaPhone!.page.getByTestId('search-hit').locator('mark')).toHaveText('Saturday');
+		await adaPhone!.page.getByTestId('search-query').fill('friday');
+		await expect(adaPhone!.page.getByTestId('search-none')).toHaveText('No messages on this device hold “friday”.');
+		await adaPhone!.page.getByTestId('search-query').fill('works');
+		await expect(adaPhone!.page.getByTestId('search-none')).toHaveText('No messages on this device hold “works”.');
+		await adaPhone!.page.getByTestId('search-query').fill('saturday');
+		await adaPhone!.page.getByTestId('search-hit').click();
+		await expect(bubble(adaPhone!.page, 'Shall we meet on Saturday?')).toBeVisible();
 	} finally {
 		await adaBrowser.close();
 		await bramBrowser.close();
