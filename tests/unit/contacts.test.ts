@@ -243,7 +243,16 @@ describe('adding members to a group', () => {
 
 		// The creator allows every member to add: B adds its own contact D, whom A has never met.
 		await a.shared.setMembersMayAdd(groupId, true);
-		await until([b], () => b.shared.mayAdd(groupId));
+		await until([b], () => b.shared.mayAdd(groupId) && a.shared.membersMayAdd(groupId));
+		// Allowed to add, B still cannot give D a key that is not D's (an account id is its key's hash).
+		{
+			const target = await open(a, stateTopic(groupId));
+			const hostile = new Y.Doc({ gc: false });
+			Y.applyUpdate(hostile, Y.encodeStateAsUpdate(await open(b, stateTopic(groupId))));
+			const wrongKey = signRecord('member', { chat: groupId, account: d.trust.accountId, key: toBase64Url(dKey), name: 'D', by: b.trust.accountId, at: Date.now() }, signer);
+			hostile.getMap('members').set(d.trust.accountId, wrongKey);
+			expect(a.shared.checkUpdate(stateTopic(groupId), Y.encodeStateAsUpdate(hostile, Y.encodeStateVector(target)), target)).toBe(false);
+		}
 		await b.shared.addMembers(groupId, [d.trust.accountId]);
 		const all = [a, b, c, d];
 		await until(all, () => all.every((device) => device.shared.currentEpoch(groupId) === 3 && device.shared.members(groupId).length === 4), 20_000);

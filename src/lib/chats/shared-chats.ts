@@ -40,7 +40,7 @@ import {
 	RULES_KEY
 } from '../protocol/chat-records';
 import { chatKeyAssociated } from '../protocol/contacts';
-import type { DeviceList } from '../protocol/trust';
+import { accountIdOf, type DeviceList } from '../protocol/trust';
 import type { KeyValueStore } from '../storage/types';
 import type { SyncEngine } from '../sync/engine';
 import { SecureChannel } from '../transport/peer-session';
@@ -249,9 +249,12 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		];
 	}
 
-	/** The account that made a group: the one that added itself. */
+	/**
+	 * The account that made a group: the one its rules name, or (a group from before rules) the one
+	 * that added itself. Its own member record may be replaced when it is added back; its rules stay.
+	 */
 	creator(chatId: string): string | undefined {
-		return this.stateRecords(chatId, 'member').find((member) => member.account === member.by)?.account;
+		return this.stateRecords(chatId, 'rules')[0]?.by ?? this.stateRecords(chatId, 'member').find((member) => member.account === member.by)?.account;
 	}
 
 	/** Whether every member may add accounts to the group (its creator's rule; without one, they may). */
@@ -529,6 +532,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			const known = chatsMap(this.host.account).get(invitation.group);
 			// A group this account is in, or one it left and was not added back to since (an older invitation).
 			if (invitation.by === this.host.accountId || (known && (!known.left || invitation.epoch <= (known.leftEpoch ?? Infinity)))) continue;
+			// Back into a group it left: only from a member the group's rules let add, as this device last knew them.
+			if (known && !(this.members(invitation.group).includes(invitation.by) && this.mayAddAs(invitation.group, invitation.by))) continue;
 			try {
 				const boxes = JSON.parse(invitation.boxes) as Record<string, string>;
 				const members = JSON.parse(invitation.members) as unknown;
@@ -704,6 +709,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			}
 			case 'member': {
 				const member = record as MemberRecord;
+				// The key it carries is the account's own: an account id is the hash of its key.
+				if (accountIdOf(fromBase64Url(member.key)) !== member.account) return false;
 				const first = this.stateRecords(chatId, 'member').length === 0;
 				if (!first && !(members.has(author) && this.mayAddAs(chatId, author))) return false;
 				if (!members.has(member.account)) {
