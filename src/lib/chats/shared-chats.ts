@@ -358,6 +358,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	 * start the same epoch at once: the one with the smallest device id wins, everywhere.
 	 */
 	private adoptNewestEpoch(chatId: string): void {
+		// A group this account left: its later boxes are none of its business (nor the one it left at).
+		if (chatsMap(this.host.account).get(chatId)?.left) return;
 		const current = this.currentEpoch(chatId);
 		const byEpoch = new Map<number, KeyRecord[]>();
 		for (const record of this.stateRecords(chatId, 'key')) {
@@ -496,6 +498,9 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		for (const id of added) if (!this.host.people.get(id)?.contact) throw new ChatError('not-a-contact');
 		const state = await this.host.engine.open(stateTopic(chatId));
 		const leftAt = new Map(this.stateRecords(chatId, 'left').map((left) => [left.account, left.at]));
+		let next!: { epoch: number; secret: Uint8Array };
+		// One update: a device that sees the new members also sees the epoch made for them, and so
+		// does not start one of its own (which, winning, would leave the new members' invitation behind).
 		state.transact(() => {
 			for (const accountId of added) {
 				const person = this.host.people.get(accountId)!;
@@ -504,8 +509,9 @@ export class SharedChats extends Emitter<{ changed: void }> {
 				const record = signRecord('member', { chat: chatId, account: accountId, key: toBase64Url(person.accountKey), name: person.name.slice(0, MAX_NAME_LENGTH), by: this.host.accountId, at }, this.signer);
 				state.getMap(MAP_OF.member).set(accountId, record);
 			}
+			next = this.startEpoch(chatId);
 		});
-		const { epoch, secret } = this.startEpoch(chatId);
+		const { epoch, secret } = next;
 		const others = this.members(chatId).filter((id) => id !== this.host.accountId);
 		for (const accountId of added) await this.invite(accountId, { id: chatId, title: chat.title, members: others }, secret, epoch);
 	}
