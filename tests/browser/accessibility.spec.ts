@@ -167,11 +167,11 @@ test('the keyboard alone reaches every control of the chats, with a visible focu
 			}
 			throw new Error(`Tab never reached ${testid}; passed ${passed.join(', ')}`);
 		};
-		expect(await tabTo('chat-self')).toEqual(['Samen', 'open-settings', 'open-contacts', 'chat-self']);
+		expect(await tabTo('chat-self')).toEqual(['Samen', 'open-settings', 'open-search', 'open-contacts', 'chat-self']);
 		await page.keyboard.press('Enter');
 		await expect(page).toHaveURL(/\/chat\?id=self$/);
 		// A new screen starts the focus from the top again (SvelteKit); the list stays beside the chat.
-		expect(await tabTo('send')).toEqual(['Samen', 'open-settings', 'open-contacts', 'chat-self', 'messages', 'composer', 'send']);
+		expect(await tabTo('send')).toEqual(['Samen', 'open-settings', 'open-search', 'open-contacts', 'chat-self', 'messages', 'composer', 'send']);
 		await page.keyboard.press('Shift+Tab');
 		await page.keyboard.type('typed, never clicked');
 		await page.keyboard.press('Enter');
