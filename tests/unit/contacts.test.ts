@@ -191,6 +191,25 @@ describe('group chats', () => {
 		// A 65th member is refused.
 		await expect(a!.shared.createGroup('Too many', Array.from({ length: 64 }, (_, index) => `account-${index}`))).rejects.toThrow(/too-many-members/);
 	}, 60_000);
+
+	it('checks what a member it never met wrote, relayed by another, against the list that member keeps in the chat', async () => {
+		const network = new MemoryNetwork();
+		const [a] = await linkedAccount(network, 0, { connected: true });
+		const [b] = await linkedAccount(network, 0, { connected: true });
+		const [c] = await linkedAccount(network, 0, { connected: true });
+		sessions.push(a!, b!, c!);
+		await befriend(a!, b!);
+		await befriend(a!, c!);
+		c!.disconnect();
+		const groupId = await a!.shared.createGroup('Never met', [b!.trust.accountId, c!.trust.accountId]);
+		await until([a!, b!], () => b!.shared.currentEpoch(groupId) === 1 && b!.shared.peers(groupId) === 1);
+		await b!.chats.send(groupId, 'from B');
+		await until([a!], () => texts(a!, groupId).includes('from B'));
+		b!.disconnect();
+		c!.connect();
+		await until([c!], () => texts(c!, groupId).includes('from B'), 20_000);
+		expect(c!.people.get(b!.trust.accountId)?.contact).toBe(false);
+	}, 60_000);
 });
 
 describe('in a chat with another account', () => {

@@ -9,6 +9,11 @@
  * another account is admitted when its account is a member and its key is on that account's
  * newest list; whatever it, or the mailbox, brings is checked record by record
  * (./foreign-updates.ts) before it is applied.
+ *
+ * What a member device writes may reach another relayed by a third (the writer away, or not met
+ * at all). So each member account keeps its newest signed device list in the chat's state
+ * document too: a device checks records of devices it never met against it, and asks its peers
+ * again for what it refused once a list it lacked comes.
  */
 import * as Y from 'yjs';
 import { chatKeysMap, chatsMap, monthsMap, type ChatKeys, type ChatRecord } from '../account/document';
@@ -18,9 +23,11 @@ import { epochKeys, roomKeys, type RoomKeys } from '../identity/epochs';
 import { Outbox } from '../mailbox/outbox';
 import { RoomMailbox } from '../mailbox/room-mailbox';
 import {
+	LISTS_MAP,
 	MAP_OF,
 	MAX_MEMBERS,
 	MONTH_MAPS,
+	readListEntry,
 	readRecord,
 	recordKey,
 	signRecord,
@@ -37,7 +44,7 @@ import {
 	type RecordsByKind
 } from '../protocol/chat-records';
 import { chatKeyAssociated } from '../protocol/contacts';
-import type { DeviceList } from '../protocol/trust';
+import { accountIdOf, readIntroduction, type DeviceList } from '../protocol/trust';
 import type { KeyValueStore } from '../storage/types';
 import type { SyncEngine } from '../sync/engine';
 import { SecureChannel } from '../transport/peer-session';
@@ -46,7 +53,7 @@ import type { Clock } from '../util/clock';
 import { Emitter } from '../util/emitter';
 import type { People } from '../people/people';
 import { monthOf, monthTopic, parseMonthTopic, type ChatMessage } from './messages';
-import { checkForeignUpdate } from './foreign-updates';
+import { foreignChanges } from './foreign-updates';
 
 /** Epoch secrets kept per chat: the newest and the one before (its room is the handover room). */
 const KEPT_EPOCHS = 2;
@@ -126,6 +133,12 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	private readonly arrived = new Map<string, string>();
 	/** Chats this device is starting a new epoch of. */
 	private readonly rotating = new Set<string>();
+	/** Topics of shared chats with updates refused since a list was last adopted: asked for again when one is. */
+	private readonly refusedTopics = new Set<string>();
+	/** Per account, the list text last weighed from a state document: each is weighed once. */
+	private readonly listsWeighed = new Map<string, string>();
+	/** This account's list as the state documents carry it, for the list it was made from. */
+	private ownListText?: { list: DeviceList; text: string };
 	/** Updates from other accounts' devices or the mailbox that were refused. */
 	refused = 0;
 
@@ -272,12 +285,69 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	}
 
 
-	/** The state document changed: a box for this device may have come, or a member left. */
+	/** The state document changed: a box for this device may have come, a member left, or a list changed. */
 	private stateChanged(chatId: string): void {
+		this.adoptLists(chatId);
+		this.publishList(chatId);
 		if (chatsMap(this.host.account).get(chatId)?.kind === 'direct') this.joinGroups(chatId);
 		this.adoptNewestEpoch(chatId);
 		if (this.memberLeft(chatId)) void this.rotate(chatId, () => this.memberLeft(chatId));
 		this.emit('changed', undefined);
+	}
+
+	// --- device lists ---
+
+	/**
+	 * Adopts the newer device lists of members that the state document holds; when one is new
+	 * here, asks the peers again for what was refused, which may have been signed by its devices.
+	 */
+	private adoptLists(chatId: string): void {
+		const doc = this.state(chatId);
+		if (!doc) return;
+		const { people } = this.host;
+		let learnt = false;
+		for (const [accountId, value] of doc.getMap(LISTS_MAP)) {
+			if (accountId === this.host.accountId || this.listsWeighed.get(accountId) === value) continue;
+			const bytes = readListEntry(value);
+			if (!bytes) continue;
+			this.listsWeighed.set(accountId, value as string);
+			const before = people.get(accountId)?.list.version ?? 0;
+			if (people.consider(bytes) === accountId && (people.get(accountId)?.list.version ?? 0) > before) learnt = true;
+		}
+		if (!learnt || this.refusedTopics.size === 0) return;
+		const topics = [...this.refusedTopics];
+		this.refusedTopics.clear();
+		for (const topic of topics) this.host.engine.askAgain(topic);
+	}
+
+	/** Puts this account's newest list in the chat's state document, where it is not yet. */
+	private publishList(chatId: string): void {
+		const doc = this.state(chatId);
+		if (!doc || !this.members(chatId).includes(this.host.accountId)) return;
+		const list = this.host.ownList();
+		if (this.ownListText?.list !== list) this.ownListText = { list, text: toBase64Url(readIntroduction(this.host.introduction()).deviceList) };
+		const own = this.ownListText.text;
+		const lists = doc.getMap(LISTS_MAP);
+		const there = lists.get(this.host.accountId);
+		if (there === own) return;
+		const known = typeof there === 'string' ? this.host.people.readList(there) : undefined;
+		if (known && known.version >= list.version) return;
+		lists.set(this.host.accountId, own);
+	}
+
+	/**
+	 * A member's signed device list from the state document's `lists`, when it may stand there: the
+	 * member's own (signed by its account key), and no older than the one it replaces (two devices
+	 * of the account may write the same list at once).
+	 */
+	private memberList(accountId: string, value: unknown, previous: unknown, members: Set<string>): DeviceList | undefined {
+		const bytes = readListEntry(value);
+		const list = bytes && members.has(accountId) ? this.host.people.readList(toBase64Url(bytes)) : undefined;
+		if (!list || accountIdOf(list.accountKey) !== accountId) return undefined;
+		if (previous === undefined) return list;
+		const replaced = readListEntry(previous);
+		const before = replaced && this.host.people.readList(toBase64Url(replaced));
+		return before && before.version <= list.version ? list : undefined;
 	}
 
 	/** Whether a member left since the newest epoch was made: the chat then moves on without it. */
@@ -524,16 +594,28 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	checkUpdate(topic: string, update: Uint8Array, doc: Y.Doc): boolean {
 		const chatId = chatOfTopic(topic);
 		if (!chatId || !this.isShared(chatId)) return false;
-		const maps = parseStateTopic(topic) ? STATE_MAPS : MONTH_MAPS;
+		const changes = foreignChanges(doc, update, parseStateTopic(topic) ? STATE_MAPS : MONTH_MAPS);
 		const members = new Set(this.members(chatId));
-		const accepted = checkForeignUpdate(doc, update, maps, (map, key, value, previous) => {
-			const kind = kindOfMap(map);
-			if (!kind) return false;
-			const record = readRecord(kind, value, key, chatId);
-			if (!record || !this.signedByItsAccount(kind, record)) return false;
-			return this.mayWrite(kind, record, previous, members, chatId);
-		});
-		if (!accepted) this.refused++;
+		// Lists come first (STATE_MAPS): records of the same update may be signed by devices only they name.
+		const lists = new Map<string, DeviceList>();
+		const accepted =
+			!!changes &&
+			changes.every(({ map, key, value, previous }) => {
+				if (map === LISTS_MAP) {
+					const list = this.memberList(key, value, previous, members);
+					if (list) lists.set(key, list);
+					return !!list;
+				}
+				const kind = kindOfMap(map);
+				if (!kind) return false;
+				const record = readRecord(kind, value, key, chatId);
+				if (!record || !this.signedByItsAccount(kind, record, lists)) return false;
+				return this.mayWrite(kind, record, previous, members, chatId);
+			});
+		if (!accepted) {
+			this.refused++;
+			this.refusedTopics.add(topic);
+		}
 		return accepted;
 	}
 
@@ -543,8 +625,11 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		return (record as MessageRecord | LeftRecord | MarkRecord).account;
 	}
 
-	private signedByItsAccount<K extends RecordKind>(kind: K, record: RecordsByKind[K]): boolean {
+	/** Whether a device of the account the record speaks for signed it; `lists` are newer lists that came with it. */
+	private signedByItsAccount<K extends RecordKind>(kind: K, record: RecordsByKind[K], lists: Map<string, DeviceList>): boolean {
 		const accountId = this.accountOf(kind, record);
+		const listed = lists.get(accountId)?.devices.find((device) => device.id === record.author);
+		if (listed) return verifyRecord(kind, record, listed.signKey);
 		const people = this.host.people;
 		const key = people.signKeyOf(accountId, record.author);
 		if (!key || !verifyRecord(kind, record, key)) return false;
@@ -687,9 +772,10 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		room.transport.close();
 	}
 
-	/** This account's list changed: the members' devices in every chat room hear of it now. */
+	/** This account's list changed: the members' devices in every chat room hear of it now, and read it in each chat's state. */
 	reintroduce(): void {
 		for (const rooms of this.rooms.values()) for (const room of rooms) room.channel.reintroduce();
+		for (const chat of this.sharedChats()) this.publishList(chat.id);
 	}
 
 	/** Peers of other accounts connected in a chat's rooms now. */

@@ -563,6 +563,19 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		return true;
 	}
 
+	/**
+	 * Asks every peer that shares `topic` again for what this device lacks of it (a step 1): after
+	 * this device refused what a peer sent, once the reason may be gone (a relayed record whose
+	 * device list came later).
+	 */
+	askAgain(topic: string): void {
+		const doc = this.docs.get(topic);
+		if (!doc) return;
+		for (const attachment of this.attachments) {
+			for (const peer of attachment.progress.keys()) if (attachment.sharing(peer, topic) !== false) this.sendStep1(attachment, peer, topic, doc);
+		}
+	}
+
 	private sendStep1(attachment: Attachment, peer: PeerId, topic: string, doc: Y.Doc): void {
 		attachment.channel.send(peer, writeSync(topic, (e) => {
 			encoding.writeVarUint(e, syncProtocol.messageYjsSyncStep1);
