@@ -29,6 +29,11 @@ function directChat(device: Session): string | undefined {
 function texts(device: Session, chatId: string): string[] {
 	return device.chats.messages(chatId).map((message) => message.text);
 }
+/** The devices that made boxes of a chat's `epoch`, as a device holds its state. */
+async function makersOf(device: Session, chatId: string, epoch: number): Promise<string[]> {
+	const state = await (device as unknown as { engine: { open(topic: string): Promise<Y.Doc> } }).engine.open(stateTopic(chatId));
+	return [...new Set([...state.getMap('keys').keys()].filter((key) => key.startsWith(`${epoch}/`)).map((key) => key.split('/')[2]!))].sort();
+}
 
 /**
  * Two accounts, A with 2 devices and B with 3, become contacts while never online at the same
@@ -184,6 +189,9 @@ describe('group chats', () => {
 
 		await c!.shared.leave(groupId);
 		await until([a!, b!], () => a!.shared.currentEpoch(groupId) === 2 && b!.shared.currentEpoch(groupId) === 2, 20_000);
+		// Both noticed the leave; one of them started the new epoch, the other took it.
+		expect(await makersOf(a!, groupId, 2)).toEqual(await makersOf(b!, groupId, 2));
+		expect(await makersOf(a!, groupId, 2)).toHaveLength(1);
 		await b!.chats.send(groupId, 'after C left');
 		await until([a!], () => texts(a!, groupId).includes('after C left'));
 		expect(texts(c!, groupId)).not.toContain('after C left');

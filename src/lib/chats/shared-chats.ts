@@ -59,6 +59,11 @@ import { foreignChanges } from './foreign-updates';
 const KEPT_EPOCHS = 2;
 const DEPOSIT_DELAY_MS = 50;
 const MARK_DELAY_MS = 100;
+/**
+ * How much longer each member device waits than the one before it, in device id order, before it
+ * starts the new epoch a leave calls for: about as long as the first one's boxes take to reach the others.
+ */
+export const ROTATION_TURN_MS = 1_000;
 
 export function stateTopic(chatId: string): string {
 	return `chat/${chatId}/state`;
@@ -133,6 +138,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	private readonly arrived = new Map<string, string>();
 	/** Chats this device is starting a new epoch of. */
 	private readonly rotating = new Set<string>();
+	/** Chats this device waits for its turn to start a new epoch of. */
+	private readonly turns = new Map<string, ReturnType<typeof setTimeout>>();
 	/** Topics of shared chats with updates refused since a list was last adopted: asked for again when one is. */
 	private readonly refusedTopics = new Set<string>();
 	/** Per account, the list text last weighed from a state document: each is weighed once. */
@@ -174,7 +181,11 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			}),
 			people.on('devices-changed', ({ accountId, removed }) => {
 				if (removed.length === 0) return;
-				for (const chat of this.sharedChats()) if (this.members(chat.id).includes(accountId)) void this.rotate(chat.id);
+				for (const chat of this.sharedChats()) {
+					if (!this.members(chat.id).includes(accountId)) continue;
+					const epoch = this.currentEpoch(chat.id);
+					this.rotateInTurn(chat.id, () => this.currentEpoch(chat.id) === epoch);
+				}
 			})
 		);
 		const keysObserver = () => this.syncRooms();
@@ -291,7 +302,7 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		this.publishList(chatId);
 		if (chatsMap(this.host.account).get(chatId)?.kind === 'direct') this.joinGroups(chatId);
 		this.adoptNewestEpoch(chatId);
-		if (this.memberLeft(chatId)) void this.rotate(chatId, () => this.memberLeft(chatId));
+		if (this.memberLeft(chatId)) this.rotateInTurn(chatId, () => this.memberLeft(chatId));
 		this.emit('changed', undefined);
 	}
 
@@ -348,6 +359,36 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		const replaced = readListEntry(previous);
 		const before = replaced && this.host.people.readList(toBase64Url(replaced));
 		return before && before.version <= list.version ? list : undefined;
+	}
+
+	// --- rotation ---
+
+	/**
+	 * Starts a new epoch once this device's turn comes and `stillNeeded` holds then. Every member
+	 * device notices a leave at about the same time; if each rotated, each would seal a box to every
+	 * device, and every device would check them all. The device with the smallest id goes at once
+	 * (its epoch wins anyway when two collide); each next one in id order ROTATION_TURN_MS later,
+	 * so that the others' boxes usually came first.
+	 */
+	private rotateInTurn(chatId: string, stillNeeded: () => boolean): void {
+		if (this.turns.has(chatId) || this.rotating.has(chatId)) return;
+		const devices = new Set<string>();
+		for (const accountId of this.members(chatId)) {
+			const list = accountId === this.host.accountId ? this.host.ownList() : this.host.people.get(accountId)?.list;
+			for (const device of list?.devices ?? []) devices.add(device.id);
+		}
+		const turn = [...devices].sort().indexOf(this.host.keys.id);
+		if (turn <= 0) {
+			void this.rotate(chatId, stillNeeded);
+			return;
+		}
+		this.turns.set(
+			chatId,
+			setTimeout(() => {
+				this.turns.delete(chatId);
+				if (stillNeeded()) void this.rotate(chatId, stillNeeded);
+			}, turn * ROTATION_TURN_MS)
+		);
 	}
 
 	/** Whether a member left since the newest epoch was made: the chat then moves on without it. */
@@ -687,6 +728,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	stop(): void {
 		this.disconnect();
 		clearTimeout(this.markTimer);
+		for (const timer of this.turns.values()) clearTimeout(timer);
+		this.turns.clear();
 		for (const stop of this.stops.splice(0)) stop();
 	}
 
