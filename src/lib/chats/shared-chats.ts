@@ -746,15 +746,24 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			);
 		}
 		for (const [chatId, rooms] of this.rooms) {
-			const keep = rooms.filter((room) => wanted.get(chatId)?.some((epoch) => epoch.epoch === room.keys.epoch && epoch.handover === room.handover && roomKeys(epochKeys(epoch), 0).room === room.keys.room));
-			for (const room of rooms) if (!keep.includes(room)) this.closeRoom(room);
+			const keep: ChatRoom[] = [];
+			for (const room of rooms) {
+				const epoch = wanted.get(chatId)?.find((candidate) => candidate.epoch === room.keys.epoch && roomKeys(epochKeys(candidate), 0).room === room.keys.room);
+				if (!epoch) {
+					this.closeRoom(room);
+					continue;
+				}
+				// The room of the epoch before stays as it is, channels and all, and syncs only the state from now on.
+				this.setHandover(room, epoch.handover);
+				keep.push(room);
+			}
 			this.rooms.set(chatId, keep);
 		}
 		for (const [chatId, epochs] of wanted) {
 			const rooms = this.rooms.get(chatId) ?? [];
 			for (const epoch of epochs) {
 				const keys = roomKeys(epochKeys(epoch), 0);
-				if (!rooms.some((room) => room.keys.room === keys.room && room.handover === epoch.handover)) rooms.push(this.openRoom(chatId, keys, epoch.handover));
+				if (!rooms.some((room) => room.keys.room === keys.room)) rooms.push(this.openRoom(chatId, keys, epoch.handover));
 			}
 			this.rooms.set(chatId, rooms);
 		}
@@ -786,7 +795,7 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			keys,
 			{
 				update: async (topic, update) => {
-					if (chatOfTopic(topic) !== chatId || (handover && !parseStateTopic(topic))) return false;
+					if (chatOfTopic(topic) !== chatId || (room.handover && !parseStateTopic(topic))) return false;
 					const doc = await engine.open(topic);
 					if (!this.checkUpdate(topic, update, doc)) return false;
 					return engine.applyUpdate(topic, update);
@@ -796,16 +805,28 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			// What waits here is for every member's devices: each reads it, none takes it; it expires.
 			() => false
 		);
-		// Own devices sync everything in the account's rooms; here only the chat's documents, with other accounts.
-		const detach = engine.attach(channel, (peer, topic) => {
-			if (peer.account === this.host.accountId || chatOfTopic(topic) !== chatId) return false;
-			return handover ? !!parseStateTopic(topic) : true;
-		});
+		const room: ChatRoom = { chatId, keys, handover, transport, channel, mailbox, detach: () => undefined };
+		room.detach = this.attachSync(room);
 		transport.on('status', (status) => {
 			if (status === 'online') this.scheduleDeposit();
 		});
 		transport.connect();
-		return { chatId, keys, handover, transport, channel, mailbox, detach };
+		return room;
+	}
+
+	/** Syncs the room's documents with its peers: own devices sync everything in the account's rooms, here only the chat's, with other accounts. */
+	private attachSync(room: ChatRoom): () => void {
+		return this.host.engine.attach(room.channel, (peer, topic) => {
+			if (peer.account === this.host.accountId || chatOfTopic(topic) !== room.chatId) return false;
+			return room.handover ? !!parseStateTopic(topic) : true;
+		});
+	}
+
+	/** Makes a room the handover room, or the current one again, keeping its channels; its peers hear what it shares now. */
+	private setHandover(room: ChatRoom, handover: boolean): void {
+		if (room.handover === handover) return;
+		room.handover = handover;
+		this.host.engine.reannounce(room.channel);
 	}
 
 	private closeRoom(room: ChatRoom): void {

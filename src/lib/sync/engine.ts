@@ -275,6 +275,21 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		return () => this.detachOne(attachment);
 	}
 
+	/**
+	 * What `channel`'s share policy gives has changed (a chat's room became its handover room):
+	 * announces again to each of its peers what it shares with them now. A peer that announces
+	 * again in turn replaces what it announced before, so a sync never waits on what is no longer shared.
+	 */
+	reannounce(channel: SyncChannel): void {
+		for (const attachment of this.attachments) {
+			if (attachment.channel !== channel) continue;
+			for (const progress of attachment.progress.values()) {
+				progress.offered.clear();
+				void this.offer(attachment, progress);
+			}
+		}
+	}
+
 	/** Detaches every channel. */
 	detach(): void {
 		for (const attachment of [...this.attachments]) this.detachOne(attachment);
