@@ -142,6 +142,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	private readonly turns = new Map<string, ReturnType<typeof setTimeout>>();
 	/** Topics of shared chats with updates refused since a list was last adopted: asked for again when one is. */
 	private readonly refusedTopics = new Set<string>();
+	/** The last box this device opened in each chat, with its secret. */
+	private readonly openedBoxes = new Map<string, { box: string; secret: Uint8Array }>();
 	/** Per account, the list text last weighed from a state document: each is weighed once. */
 	private readonly listsWeighed = new Map<string, string>();
 	/** This account's list as the state documents carry it, for the list it was made from. */
@@ -407,7 +409,9 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		const byEpoch = new Map<number, KeyRecord[]>();
 		for (const record of this.stateRecords(chatId, 'key')) {
 			if (record.epoch < current) continue;
-			byEpoch.set(record.epoch, [...(byEpoch.get(record.epoch) ?? []), record]);
+			const records = byEpoch.get(record.epoch);
+			if (records) records.push(record);
+			else byEpoch.set(record.epoch, [record]);
 		}
 		for (const epoch of [...byEpoch.keys()].sort((a, b) => b - a)) {
 			const records = byEpoch.get(epoch)!;
@@ -415,11 +419,15 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			if (maker === this.host.keys.id) return;
 			const mine = records.find((record) => record.author === maker && record.device === this.host.keys.id);
 			if (!mine) continue;
-			let secret: Uint8Array;
-			try {
-				secret = openSealed(this.host.keys.agreement, fromBase64Url(mine.box), chatKeyAssociated(chatId, epoch, this.host.keys.id));
-			} catch {
-				continue;
+			// The state changes often (marks), the box rarely: it is opened once.
+			let secret = this.openedBoxes.get(chatId)?.box === mine.box ? this.openedBoxes.get(chatId)!.secret : undefined;
+			if (!secret) {
+				try {
+					secret = openSealed(this.host.keys.agreement, fromBase64Url(mine.box), chatKeyAssociated(chatId, epoch, this.host.keys.id));
+				} catch {
+					continue;
+				}
+				this.openedBoxes.set(chatId, { box: mine.box, secret });
 			}
 			const known = this.epochs(chatId).find((candidate) => candidate.epoch === epoch);
 			if (!known || toBase64Url(known.secret) !== toBase64Url(secret)) this.keep(chatId, epoch, secret);

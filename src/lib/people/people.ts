@@ -64,6 +64,8 @@ export function peopleMap(doc: Y.Doc): Y.Map<PersonEntry> {
 }
 
 export class People extends Emitter<PeopleEvents> {
+	/** The account id of each parsed list (a hash of its key), worked out once. */
+	private readonly accountIds = new WeakMap<DeviceList, string>();
 	/** Parsed lists by their base64url text: a list is read and checked once. */
 	private readonly parsed = new Map<string, DeviceList>();
 
@@ -107,10 +109,16 @@ export class People extends Emitter<PeopleEvents> {
 		return list;
 	}
 
+	private accountIdOfList(list: DeviceList): string {
+		let accountId = this.accountIds.get(list);
+		if (accountId === undefined) this.accountIds.set(list, (accountId = accountIdOf(list.accountKey)));
+		return accountId;
+	}
+
 	get(accountId: string): Person | undefined {
 		const entry = peopleMap(this.account).get(accountId);
 		const list = this.listOf(entry);
-		if (!entry || !list || accountIdOf(list.accountKey) !== accountId) return undefined;
+		if (!entry || !list || this.accountIdOfList(list) !== accountId) return undefined;
 		return {
 			accountId,
 			accountKey: list.accountKey,
@@ -142,7 +150,7 @@ export class People extends Emitter<PeopleEvents> {
 		const list = this.readList(text);
 		if (!list) return undefined;
 		if (expectedKey && toBase64Url(expectedKey) !== toBase64Url(list.accountKey)) return undefined;
-		const accountId = accountIdOf(list.accountKey);
+		const accountId = this.accountIdOfList(list);
 		const map = peopleMap(this.account);
 		const entry = map.get(accountId);
 		const known = this.listOf(entry);
