@@ -4,6 +4,7 @@ import { messagesMap, monthOf, monthTopic } from '../../src/lib/chats/messages';
 import { stateTopic } from '../../src/lib/chats/shared-chats';
 import { ContactError, readInvite, writeInvite } from '../../src/lib/protocol/contacts';
 import type { Session } from '../../src/lib/session';
+import { FULL_MESH_PEERS, linkBound } from '../../src/lib/transport/link-plan';
 import { MemoryNetwork } from '../../src/lib/transport/memory';
 import { linkedAccount, until } from '../helpers/devices';
 
@@ -218,6 +219,33 @@ describe('group chats', () => {
 		await until([c!], () => texts(c!, groupId).includes('from B'), 20_000);
 		expect(c!.people.get(b!.trust.accountId)?.contact).toBe(false);
 	}, 60_000);
+
+	it('in a group too large for a full mesh, reaches every member through the others, and a leave starts one new epoch', async () => {
+		const network = new MemoryNetwork();
+		const all: Session[] = [];
+		for (let i = 0; i < FULL_MESH_PEERS + 3; i++) all.push((await linkedAccount(network, 0, { connected: true }))[0]!);
+		sessions.push(...all);
+		const [creator, ...others] = all as [Session, ...Session[]];
+		for (const other of others) await befriend(creator, other);
+		const groupId = await creator.shared.createGroup('Many', others.map((other) => other.trust.accountId));
+		await until(all, () => all.every((device) => device.shared.currentEpoch(groupId) === 1), 30_000);
+		await others[3]!.chats.send(groupId, 'to all of you');
+		await until(all, () => all.every((device) => texts(device, groupId).includes('to all of you')), 30_000);
+		// Each meets a few of the others, and checked what the rest wrote against the lists in the chat's state.
+		const met = all.map((device) => device.shared.peers(groupId));
+		expect(Math.max(...met)).toBeLessThanOrEqual(linkBound(all.length));
+		expect(Math.min(...met)).toBeLessThan(all.length - 1);
+		expect(others[5]!.people.get(others[3]!.trust.accountId)?.contact).toBe(false);
+
+		const leaver = others.at(-1)!;
+		const staying = all.filter((device) => device !== leaver);
+		await leaver.shared.leave(groupId);
+		await until(staying, () => staying.every((device) => device.shared.currentEpoch(groupId) === 2), 30_000);
+		expect(await makersOf(creator, groupId, 2)).toHaveLength(1);
+		await others[0]!.chats.send(groupId, 'after the leave');
+		await until(staying, () => staying.every((device) => texts(device, groupId).includes('after the leave')), 30_000);
+		expect(texts(leaver, groupId)).not.toContain('after the leave');
+	}, 120_000);
 });
 
 describe('in a chat with another account', () => {

@@ -10,10 +10,10 @@
  * newest list; whatever it, or the mailbox, brings is checked record by record
  * (./foreign-updates.ts) before it is applied.
  *
- * What a member device writes may reach another relayed by a third (the writer away, or not met
- * at all). So each member account keeps its newest signed device list in the chat's state
- * document too: a device checks records of devices it never met against it, and asks its peers
- * again for what it refused once a list it lacked comes.
+ * In a large room a device meets only some of the others (../transport/link-plan.ts), and what
+ * the rest write reaches it relayed. So each member account keeps its newest signed device list
+ * in the chat's state document too: a device checks records of devices it never met against it,
+ * and asks its peers again for what it refused once a list it lacked comes.
  */
 import * as Y from 'yjs';
 import { chatKeysMap, chatsMap, monthsMap, type ChatKeys, type ChatRecord } from '../account/document';
