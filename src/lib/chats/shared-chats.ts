@@ -144,6 +144,10 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	private readonly refusedTopics = new Set<string>();
 	/** The last box this device opened in each chat, with its secret. */
 	private readonly openedBoxes = new Map<string, { box: string; secret: Uint8Array }>();
+	/** Each chat's member accounts, as worked out from the state document they came from. */
+	private readonly membersKnown = new Map<string, { doc: Y.Doc; members: string[] }>();
+	/** State documents whose members and leavers are watched, to forget what `membersKnown` holds of them. */
+	private readonly membersWatched = new WeakSet<Y.Doc>();
 	/** Per account, the list text last weighed from a state document: each is weighed once. */
 	private readonly listsWeighed = new Map<string, string>();
 	/** This account's list as the state documents carry it, for the list it was made from. */
@@ -193,6 +197,9 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		const keysObserver = () => this.syncRooms();
 		chatKeysMap(account).observe(keysObserver);
 		this.stops.push(() => chatKeysMap(account).unobserve(keysObserver));
+		const chatsObserver = () => this.membersKnown.clear();
+		chatsMap(account).observe(chatsObserver);
+		this.stops.push(() => chatsMap(account).unobserve(chatsObserver));
 	}
 
 	// --- what chats there are ---
@@ -234,11 +241,24 @@ export class SharedChats extends Emitter<{ changed: void }> {
 
 	/** The chat's member accounts now (this one included while it has not left). */
 	members(chatId: string): string[] {
+		const doc = this.state(chatId);
+		const known = this.membersKnown.get(chatId);
+		if (known && known.doc === doc) return [...known.members];
 		const record = chatsMap(this.host.account).get(chatId);
 		const members = new Set<string>([this.host.accountId, ...(record?.members ?? [])]);
 		for (const member of this.stateRecords(chatId, 'member')) members.add(member.account);
 		for (const left of this.stateRecords(chatId, 'left')) members.delete(left.account);
 		if (record?.left) members.delete(this.host.accountId);
+		// Kept until the chat's record or its state's members or leavers change (Yjs tells those before anyone reads again).
+		if (doc) {
+			if (!this.membersWatched.has(doc)) {
+				this.membersWatched.add(doc);
+				const forget = () => this.membersKnown.delete(chatId);
+				doc.getMap(MAP_OF.member).observe(forget);
+				doc.getMap(MAP_OF.left).observe(forget);
+			}
+			this.membersKnown.set(chatId, { doc, members: [...members] });
+		}
 		return [...members];
 	}
 

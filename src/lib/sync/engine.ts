@@ -432,16 +432,23 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	 */
 	private applyFromPeer(topic: string, doc: Y.Doc, update: Uint8Array, origin: PeerOrigin): void {
 		const listener = this.updateListeners.get(doc);
-		const before = Y.encodeStateVector(doc);
+		// The state before, as the transaction saw it: most updates a relaying peer sends are already held, and cost no state vector of their own.
+		let before: Map<number, number> | undefined;
+		const noteBefore = (transaction: Y.Transaction) => {
+			before ??= transaction.beforeState;
+		};
 		if (listener) doc.off('update', listener);
+		doc.on('afterTransaction', noteBefore);
 		let changed: boolean;
 		try {
 			changed = this.store.applyUpdate(topic, doc, update, origin);
 		} finally {
+			doc.off('afterTransaction', noteBefore);
 			if (listener) doc.on('update', listener);
 		}
-		if (!changed) return;
-		this.forward(topic, origin, () => encodeIntegrated(doc, before));
+		if (!changed || !before) return;
+		const vector = Y.encodeStateVector(before);
+		this.forward(topic, origin, () => encodeIntegrated(doc, vector));
 		this.emit('changed', { topic, local: false });
 	}
 
