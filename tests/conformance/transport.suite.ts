@@ -9,6 +9,7 @@
  * the others see, which checks on the way that every peer names a transport the same way.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { linkBound } from '../../src/lib/transport/link-plan';
 import type { MailboxEntry, PeerId, Transport, TransportStatus } from '../../src/lib/transport/types';
 
 export interface TransportHarness {
@@ -229,6 +230,51 @@ export function runTransportConformance(name: string, setup: TransportSetup, opt
 			const [received] = await receive(b, idA, 1);
 			expect(decoder.decode(received)).toBe('just us');
 		});
+
+		it('in a room of 20, keeps each to at most the bound of channels, all connected through them, also once 5 have left', async () => {
+			const watched = await open(20);
+			// Each end of a channel says which transport it is: that is how the suite learns their ids.
+			const names = new Map<PeerId, number>();
+			for (const [i, { transport }] of watched.entries()) {
+				transport.on('peer-connected', (peer) => transport.send(peer, text(`transport ${i}`)));
+				transport.on('message', ({ peer, data }) => {
+					const said = /^transport (\d+)$/.exec(decoder.decode(data));
+					if (said) names.set(peer, Number(said[1]));
+				});
+			}
+			/** What is wrong with the channels among `present` (their indexes), or undefined when nothing is. */
+			const fault = (present: number[]): string | undefined => {
+				const bound = linkBound(present.length);
+				const edges = new Map(present.map((i) => [i, new Set<number>()]));
+				for (const i of present) {
+					const peers = watched[i]!.transport.peers;
+					if (peers.size > bound) return `transport ${i} has ${peers.size} channels, over ${bound}`;
+					for (const peer of peers) {
+						const j = names.get(peer);
+						if (j === undefined || !edges.has(j)) return `transport ${i} has a channel to ${j ?? 'a peer not named yet'}`;
+						edges.get(i)!.add(j);
+					}
+				}
+				for (const [i, ends] of edges) for (const j of ends) if (!edges.get(j)!.has(i)) return `${i} has a channel to ${j}, but not ${j} to ${i}`;
+				const reached = new Set([present[0]!]);
+				for (const i of reached) for (const j of edges.get(i)!) reached.add(j);
+				return reached.size === present.length ? undefined : `only ${reached.size} of ${present.length} reachable`;
+			};
+			const settled = async (present: number[]) => {
+				const deadline = Date.now() + 3 * waitMs;
+				while (fault(present)) {
+					if (Date.now() > deadline) throw new Error(`channels of ${present.length}: ${fault(present)}`);
+					await pause(20);
+				}
+			};
+			for (const { transport } of watched) transport.connect();
+			const everyone = watched.map((_, i) => i);
+			await settled(everyone);
+			expect(Math.max(...watched.map((w) => w.transport.peers.size))).toBeLessThan(19);
+			const leaving = [2, 5, 9, 13, 17];
+			for (const i of leaving) watched[i]!.transport.close();
+			await settled(everyone.filter((i) => !leaving.includes(i)));
+		}, 8 * waitMs);
 
 		if (options.mailbox) {
 			const one = { id: 'entry-one-0001', data: patterned(300, 1) };

@@ -175,6 +175,31 @@ describe('signaling server: limits, at and just past each bound', () => {
 		expect(atBound.ws.readyState).toBe(WebSocket.OPEN);
 	});
 
+	it('frames per second: the device’s own client keeps under the default, so a burst of signals costs it no socket', async () => {
+		const s = await server();
+		const [from, to] = [0, 1].map(() => new SignalingClient(signalingUrlFor(s.url), (url) => new WebSocket(url) as unknown as WebSocketLike));
+		const received: unknown[] = [];
+		let resets = 0;
+		from!.on('reset', () => resets++);
+		to!.on('signal', ({ data }) => received.push(data));
+		try {
+			to!.join(ROOM);
+			await until(() => to!.status === 'online', 'the first client online');
+			const peer = new Promise<string>((resolve) => from!.on('joined', ({ peers }) => resolve(peers[0]!)));
+			from!.join(ROOM);
+			// Twice the server's burst, as when a device opens a dozen channels at once.
+			const count = 2 * DEFAULT_LIMITS.frameBurst;
+			const target = await peer;
+			for (let i = 0; i < count; i++) from!.signal(ROOM, target, { type: 'candidate', candidate: { candidate: `candidate ${i}` } });
+			await until(() => received.length >= count, 'every signal at the other client');
+			expect(resets).toBe(0);
+			expect(s.metrics()).not.toContain('reason="too-fast"');
+		} finally {
+			from!.close();
+			to!.close();
+		}
+	});
+
 	it('connections per address', async () => {
 		const s = await withLimits({ maxConnectionsPerIp: 3 });
 		const clients = [await rawClient(s.url), await rawClient(s.url), await rawClient(s.url)];

@@ -9,7 +9,8 @@ import { messagesMap, monthOf, monthTopic, type ChatMessage } from '../../src/li
 import { stateTopic } from '../../src/lib/chats/shared-chats';
 import { generateDeviceKeys } from '../../src/lib/identity/device-keys';
 import { RECORD_PURPOSE, signRecord } from '../../src/lib/protocol/chat-records';
-import { sign, toBase64Url } from '../../src/lib/crypto';
+import { generateSigningKeyPair, sign, toBase64Url } from '../../src/lib/crypto';
+import { accountIdOf, writeDeviceList } from '../../src/lib/protocol/trust';
 import type { Session } from '../../src/lib/session';
 import { MemoryNetwork } from '../../src/lib/transport/memory';
 import { linkedAccount, until } from '../helpers/devices';
@@ -124,6 +125,30 @@ describe('what another account can make a member apply', () => {
 		);
 		const { update, target } = await crafted(month(), (doc) => messagesMap(doc).set('stranger', record));
 		expect(b.shared.checkUpdate(month(), update, target)).toBe(false);
+	});
+
+	it('takes A’s own newer device list into the chat’s state, and refuses one in B’s name, not signed by its account, of a stranger, or older than the one there', async () => {
+		const topic = stateTopic(chatId);
+		const list = a.trust.deviceList;
+		const listOfA = (version: number, secret = a.keys.signing.secretKey) => toBase64Url(writeDeviceList({ ...list, version }, secret));
+		const newer = await crafted(topic, (doc) => doc.getMap('lists').set(a.trust.accountId, listOfA(list.version + 5)));
+		expect(b.shared.checkUpdate(topic, newer.update, newer.target)).toBe(true);
+		const inBsName = await crafted(topic, (doc) => doc.getMap('lists').set(b.trust.accountId, listOfA(list.version + 5)));
+		expect(b.shared.checkUpdate(topic, inBsName.update, inBsName.target)).toBe(false);
+		const stranger = generateSigningKeyPair();
+		const unsigned = await crafted(topic, (doc) => doc.getMap('lists').set(a.trust.accountId, listOfA(list.version + 5, stranger.secretKey)));
+		expect(b.shared.checkUpdate(topic, unsigned.update, unsigned.target)).toBe(false);
+		const strangersOwn = toBase64Url(writeDeviceList({ ...list, accountKey: stranger.publicKey }, stranger.secretKey));
+		const ofStranger = await crafted(topic, (doc) => doc.getMap('lists').set(accountIdOf(stranger.publicKey), strangersOwn));
+		expect(b.shared.checkUpdate(topic, ofStranger.update, ofStranger.target)).toBe(false);
+		// On a copy of B's state that took the newer list: going back to an older one.
+		const taken = new Y.Doc({ gc: false });
+		Y.applyUpdate(taken, Y.encodeStateAsUpdate(newer.target));
+		Y.applyUpdate(taken, newer.update);
+		const hostile = new Y.Doc({ gc: false });
+		Y.applyUpdate(hostile, Y.encodeStateAsUpdate(taken));
+		hostile.getMap('lists').set(a.trust.accountId, listOfA(list.version + 2));
+		expect(b.shared.checkUpdate(topic, Y.encodeStateAsUpdate(hostile, Y.encodeStateVector(taken)), taken)).toBe(false);
 	});
 
 	it('refuses a member that A adds to a direct chat in another account’s name, and a mark written for B', async () => {

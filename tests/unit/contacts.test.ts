@@ -6,6 +6,7 @@ import { RULES_KEY, signRecord } from '../../src/lib/protocol/chat-records';
 import { ContactError, readInvite, readSafetyCode, writeInvite, writeSafetyCode } from '../../src/lib/protocol/contacts';
 import { toBase64Url } from '../../src/lib/crypto';
 import type { Session } from '../../src/lib/session';
+import { FULL_MESH_PEERS, linkBound } from '../../src/lib/transport/link-plan';
 import { MemoryNetwork } from '../../src/lib/transport/memory';
 import { linkedAccount, until } from '../helpers/devices';
 
@@ -30,6 +31,11 @@ function directChat(device: Session): string | undefined {
 }
 function texts(device: Session, chatId: string): string[] {
 	return device.chats.messages(chatId).map((message) => message.text);
+}
+/** The devices that made boxes of a chat's `epoch`, as a device holds its state. */
+async function makersOf(device: Session, chatId: string, epoch: number): Promise<string[]> {
+	const state = await (device as unknown as { engine: { open(topic: string): Promise<Y.Doc> } }).engine.open(stateTopic(chatId));
+	return [...new Set([...state.getMap('keys').keys()].filter((key) => key.startsWith(`${epoch}/`)).map((key) => key.split('/')[2]!))].sort();
 }
 
 /**
@@ -189,6 +195,9 @@ describe('group chats', () => {
 
 		await c!.shared.leave(groupId);
 		await until([a!, b!], () => a!.shared.currentEpoch(groupId) === 2 && b!.shared.currentEpoch(groupId) === 2, 20_000);
+		// Both noticed the leave; one of them started the new epoch, the other took it.
+		expect(await makersOf(a!, groupId, 2)).toEqual(await makersOf(b!, groupId, 2));
+		expect(await makersOf(a!, groupId, 2)).toHaveLength(1);
 		await b!.chats.send(groupId, 'after C left');
 		await until([a!], () => texts(a!, groupId).includes('after C left'));
 		expect(texts(c!, groupId)).not.toContain('after C left');
@@ -196,6 +205,52 @@ describe('group chats', () => {
 		// A 65th member is refused.
 		await expect(a!.shared.createGroup('Too many', Array.from({ length: 64 }, (_, index) => `account-${index}`))).rejects.toThrow(/too-many-members/);
 	}, 60_000);
+
+	it('checks what a member it never met wrote, relayed by another, against the list that member keeps in the chat', async () => {
+		const network = new MemoryNetwork();
+		const [a] = await linkedAccount(network, 0, { connected: true });
+		const [b] = await linkedAccount(network, 0, { connected: true });
+		const [c] = await linkedAccount(network, 0, { connected: true });
+		sessions.push(a!, b!, c!);
+		await befriend(a!, b!);
+		await befriend(a!, c!);
+		c!.disconnect();
+		const groupId = await a!.shared.createGroup('Never met', [b!.trust.accountId, c!.trust.accountId]);
+		await until([a!, b!], () => b!.shared.currentEpoch(groupId) === 1 && b!.shared.peers(groupId) === 1);
+		await b!.chats.send(groupId, 'from B');
+		await until([a!], () => texts(a!, groupId).includes('from B'));
+		b!.disconnect();
+		c!.connect();
+		await until([c!], () => texts(c!, groupId).includes('from B'), 20_000);
+		expect(c!.people.get(b!.trust.accountId)?.contact).toBe(false);
+	}, 60_000);
+
+	it('in a group too large for a full mesh, reaches every member through the others, and a leave starts one new epoch', async () => {
+		const network = new MemoryNetwork();
+		const all: Session[] = [];
+		for (let i = 0; i < FULL_MESH_PEERS + 3; i++) all.push((await linkedAccount(network, 0, { connected: true }))[0]!);
+		sessions.push(...all);
+		const [creator, ...others] = all as [Session, ...Session[]];
+		for (const other of others) await befriend(creator, other);
+		const groupId = await creator.shared.createGroup('Many', others.map((other) => other.trust.accountId));
+		await until(all, () => all.every((device) => device.shared.currentEpoch(groupId) === 1), 30_000);
+		await others[3]!.chats.send(groupId, 'to all of you');
+		await until(all, () => all.every((device) => texts(device, groupId).includes('to all of you')), 30_000);
+		// Each meets a few of the others, and checked what the rest wrote against the lists in the chat's state.
+		const met = all.map((device) => device.shared.peers(groupId));
+		expect(Math.max(...met)).toBeLessThanOrEqual(linkBound(all.length));
+		expect(Math.min(...met)).toBeLessThan(all.length - 1);
+		expect(others[5]!.people.get(others[3]!.trust.accountId)?.contact).toBe(false);
+
+		const leaver = others.at(-1)!;
+		const staying = all.filter((device) => device !== leaver);
+		await leaver.shared.leave(groupId);
+		await until(staying, () => staying.every((device) => device.shared.currentEpoch(groupId) === 2), 30_000);
+		expect(await makersOf(creator, groupId, 2)).toHaveLength(1);
+		await others[0]!.chats.send(groupId, 'after the leave');
+		await until(staying, () => staying.every((device) => texts(device, groupId).includes('after the leave')), 30_000);
+		expect(texts(leaver, groupId)).not.toContain('after the leave');
+	}, 120_000);
 });
 
 describe('adding members to a group', () => {

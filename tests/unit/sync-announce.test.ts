@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { checkForeignUpdate } from '../../src/lib/chats/foreign-updates';
+import { foreignChanges } from '../../src/lib/chats/foreign-updates';
 import { MemoryDocumentStore } from '../../src/lib/storage/memory';
 import { MAX_NEW_TOPICS_PER_PEER, SyncEngine, type SyncChannel } from '../../src/lib/sync/engine';
 import { MAX_TOPICS, MESSAGE_SYNC, MESSAGE_TOPICS, readSyncMessage, writeSync, writeTopics } from '../../src/lib/sync/protocol';
@@ -115,6 +115,42 @@ describe('meeting a peer', () => {
 	});
 });
 
+describe('a channel whose share narrows while the peers meet', () => {
+	it('announces again: the peer is synced with what is still shared, and waits for nothing that is not', async () => {
+		const STATE = 'chat/c1/state';
+		const first = await storeWith([STATE, MONTHS[0]!]);
+		const a = await device(first);
+		const b = await device(new MemoryDocumentStore());
+		const [sideA, sideB] = connection();
+		// A chat's room becoming its handover room: from now on only the state document is shared there.
+		let handover = false;
+		const share = (_peer: VerifiedPeer, topic: string) => !handover || topic === STATE;
+		// Each side announced both topics; B's question about the month reaches A after it stopped sharing it.
+		const send = sideB.send.bind(sideB);
+		sideB.send = (peer, data) => {
+			const message = readSyncMessage(data);
+			if (!handover && message.type === MESSAGE_SYNC && message.topic === MONTHS[0]) {
+				handover = true;
+				a.engine.reannounce(sideA);
+				b.engine.reannounce(sideB);
+			}
+			send(peer, data);
+		};
+		a.engine.attach(sideA, share);
+		b.engine.attach(sideB, share);
+		await b.synced;
+		expect(handover).toBe(true);
+		expect((await b.engine.open(STATE)).getMap('messages').get(`${STATE}-m`)).toEqual({ text: STATE });
+		expect(b.engine.progress).toBeUndefined();
+		(await a.engine.open(MONTHS[0]!)).getMap('messages').set('later', { text: 'not shared here now' });
+		(await a.engine.open(STATE)).getMap('messages').set('later', { text: 'still shared' });
+		await new Promise((resolve) => setTimeout(resolve, 20));
+		expect((await b.engine.open(STATE)).getMap('messages').get('later')).toEqual({ text: 'still shared' });
+		expect((await b.engine.open(MONTHS[0]!)).getMap('messages').size).toBe(0);
+		await Promise.all([a.engine.close(), b.engine.close()]);
+	});
+});
+
 describe('a new device', () => {
 	it('is answered from storage as saved: the device that has the history opens none of its documents', async () => {
 		const first = await storeWith(MONTHS, (topic, doc) => {
@@ -178,7 +214,7 @@ describe('a live update that follows on one lost in flight', () => {
 		}
 		const a = await device(first);
 		// As a device checks another account's updates: nothing that leaves anything pending.
-		const refusing = new SyncEngine(second, { knownTopics: () => [topic], acceptUpdate: (_topic, update, _from, doc) => checkForeignUpdate(doc, update, ['messages'], () => true) });
+		const refusing = new SyncEngine(second, { knownTopics: () => [topic], acceptUpdate: (_topic, update, _from, doc) => foreignChanges(doc, update, ['messages']) !== undefined });
 		const synced = new Promise<void>((resolve) => refusing.on('peer-synced', () => resolve()));
 		const [sideA, sideB] = connection();
 		a.engine.attach(sideA, () => true);

@@ -9,6 +9,11 @@
  * another account is admitted when its account is a member and its key is on that account's
  * newest list; whatever it, or the mailbox, brings is checked record by record
  * (./foreign-updates.ts) before it is applied.
+ *
+ * In a large room a device meets only some of the others (../transport/link-plan.ts), and what
+ * the rest write reaches it relayed. So each member account keeps its newest signed device list
+ * in the chat's state document too: a device checks records of devices it never met against it,
+ * and asks its peers again for what it refused once a list it lacked comes.
  */
 import * as Y from 'yjs';
 import { chatKeysMap, chatsMap, monthsMap, type ChatKeys, type ChatRecord } from '../account/document';
@@ -18,10 +23,12 @@ import { epochKeys, roomKeys, type RoomKeys } from '../identity/epochs';
 import { Outbox } from '../mailbox/outbox';
 import { RoomMailbox } from '../mailbox/room-mailbox';
 import {
+	LISTS_MAP,
 	MAP_OF,
 	MAX_MEMBERS,
 	MAX_NAME_LENGTH,
 	MONTH_MAPS,
+	readListEntry,
 	readRecord,
 	recordKey,
 	signRecord,
@@ -40,7 +47,7 @@ import {
 	RULES_KEY
 } from '../protocol/chat-records';
 import { chatKeyAssociated } from '../protocol/contacts';
-import { accountIdOf, type DeviceList } from '../protocol/trust';
+import { accountIdOf, readIntroduction, type DeviceList } from '../protocol/trust';
 import type { KeyValueStore } from '../storage/types';
 import type { SyncEngine } from '../sync/engine';
 import { SecureChannel } from '../transport/peer-session';
@@ -49,12 +56,17 @@ import type { Clock } from '../util/clock';
 import { Emitter } from '../util/emitter';
 import type { People } from '../people/people';
 import { monthOf, monthTopic, parseMonthTopic, type ChatMessage } from './messages';
-import { checkForeignUpdate } from './foreign-updates';
+import { foreignChanges } from './foreign-updates';
 
 /** Epoch secrets kept per chat: the newest and the one before (its room is the handover room). */
 const KEPT_EPOCHS = 2;
 const DEPOSIT_DELAY_MS = 50;
 const MARK_DELAY_MS = 100;
+/**
+ * How much longer each member device waits than the one before it, in device id order, before it
+ * starts the new epoch a leave calls for: about as long as the first one's boxes take to reach the others.
+ */
+export const ROTATION_TURN_MS = 1_000;
 
 export function stateTopic(chatId: string): string {
 	return `chat/${chatId}/state`;
@@ -135,6 +147,20 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	private readonly arrived = new Map<string, string>();
 	/** Chats this device is starting a new epoch of. */
 	private readonly rotating = new Set<string>();
+	/** Chats this device waits for its turn to start a new epoch of. */
+	private readonly turns = new Map<string, ReturnType<typeof setTimeout>>();
+	/** Topics of shared chats with updates refused since a list was last adopted: asked for again when one is. */
+	private readonly refusedTopics = new Set<string>();
+	/** The last box this device opened in each chat, with its secret. */
+	private readonly openedBoxes = new Map<string, { box: string; secret: Uint8Array }>();
+	/** Each chat's member accounts, as worked out from the state document they came from. */
+	private readonly membersKnown = new Map<string, { doc: Y.Doc; members: string[] }>();
+	/** State documents whose members and leavers are watched, to forget what `membersKnown` holds of them. */
+	private readonly membersWatched = new WeakSet<Y.Doc>();
+	/** Per account, the list text last weighed from a state document: each is weighed once. */
+	private readonly listsWeighed = new Map<string, string>();
+	/** This account's list as the state documents carry it, for the list it was made from. */
+	private ownListText?: { list: DeviceList; text: string };
 	/** Updates from other accounts' devices or the mailbox that were refused. */
 	refused = 0;
 
@@ -170,12 +196,19 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			}),
 			people.on('devices-changed', ({ accountId, removed }) => {
 				if (removed.length === 0) return;
-				for (const chat of this.sharedChats()) if (this.members(chat.id).includes(accountId)) void this.rotate(chat.id);
+				for (const chat of this.sharedChats()) {
+					if (!this.members(chat.id).includes(accountId)) continue;
+					const epoch = this.currentEpoch(chat.id);
+					this.rotateInTurn(chat.id, () => this.currentEpoch(chat.id) === epoch);
+				}
 			})
 		);
 		const keysObserver = () => this.syncRooms();
 		chatKeysMap(account).observe(keysObserver);
 		this.stops.push(() => chatKeysMap(account).unobserve(keysObserver));
+		const chatsObserver = () => this.membersKnown.clear();
+		chatsMap(account).observe(chatsObserver);
+		this.stops.push(() => chatsMap(account).unobserve(chatsObserver));
 	}
 
 	// --- what chats there are ---
@@ -220,6 +253,9 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	 * is a member again when a member record newer than its leaving adds it back.
 	 */
 	members(chatId: string): string[] {
+		const doc = this.state(chatId);
+		const known = this.membersKnown.get(chatId);
+		if (known && known.doc === doc) return [...known.members];
 		const record = chatsMap(this.host.account).get(chatId);
 		const members = new Set<string>([this.host.accountId, ...(record?.members ?? [])]);
 		const added = new Map(this.stateRecords(chatId, 'member').map((member) => [member.account, member.at]));
@@ -228,6 +264,16 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		// This account knows itself: added back, it is in before the record that says so arrives.
 		if (record?.left) members.delete(this.host.accountId);
 		else members.add(this.host.accountId);
+		// Kept until the chat's record or its state's members or leavers change (Yjs tells those before anyone reads again).
+		if (doc) {
+			if (!this.membersWatched.has(doc)) {
+				this.membersWatched.add(doc);
+				const forget = () => this.membersKnown.delete(chatId);
+				doc.getMap(MAP_OF.member).observe(forget);
+				doc.getMap(MAP_OF.left).observe(forget);
+			}
+			this.membersKnown.set(chatId, { doc, members: [...members] });
+		}
 		return [...members];
 	}
 
@@ -333,12 +379,99 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	}
 
 
-	/** The state document changed: a box for this device may have come, or a member left. */
+	/** The state document changed: a box for this device may have come, a member left, or a list changed. */
 	private stateChanged(chatId: string): void {
+		this.adoptLists(chatId);
+		this.publishList(chatId);
 		if (chatsMap(this.host.account).get(chatId)?.kind === 'direct') this.joinGroups(chatId);
 		this.adoptNewestEpoch(chatId);
-		if (this.membersChanged(chatId)) void this.rotate(chatId, () => this.membersChanged(chatId));
+		if (this.membersChanged(chatId)) this.rotateInTurn(chatId, () => this.membersChanged(chatId));
 		this.emit('changed', undefined);
+	}
+
+	// --- device lists ---
+
+	/**
+	 * Adopts the newer device lists of members that the state document holds; when one is new
+	 * here, asks the peers again for what was refused, which may have been signed by its devices.
+	 */
+	private adoptLists(chatId: string): void {
+		const doc = this.state(chatId);
+		if (!doc) return;
+		const { people } = this.host;
+		let learnt = false;
+		for (const [accountId, value] of doc.getMap(LISTS_MAP)) {
+			if (accountId === this.host.accountId || this.listsWeighed.get(accountId) === value) continue;
+			const bytes = readListEntry(value);
+			if (!bytes) continue;
+			this.listsWeighed.set(accountId, value as string);
+			const before = people.get(accountId)?.list.version ?? 0;
+			if (people.consider(bytes) === accountId && (people.get(accountId)?.list.version ?? 0) > before) learnt = true;
+		}
+		if (!learnt || this.refusedTopics.size === 0) return;
+		const topics = [...this.refusedTopics];
+		this.refusedTopics.clear();
+		for (const topic of topics) this.host.engine.askAgain(topic);
+	}
+
+	/** Puts this account's newest list in the chat's state document, where it is not yet. */
+	private publishList(chatId: string): void {
+		const doc = this.state(chatId);
+		if (!doc || !this.members(chatId).includes(this.host.accountId)) return;
+		const list = this.host.ownList();
+		if (this.ownListText?.list !== list) this.ownListText = { list, text: toBase64Url(readIntroduction(this.host.introduction()).deviceList) };
+		const own = this.ownListText.text;
+		const lists = doc.getMap(LISTS_MAP);
+		const there = lists.get(this.host.accountId);
+		if (there === own) return;
+		const known = typeof there === 'string' ? this.host.people.readList(there) : undefined;
+		if (known && known.version >= list.version) return;
+		lists.set(this.host.accountId, own);
+	}
+
+	/**
+	 * A member's signed device list from the state document's `lists`, when it may stand there: the
+	 * member's own (signed by its account key), and no older than the one it replaces (two devices
+	 * of the account may write the same list at once).
+	 */
+	private memberList(accountId: string, value: unknown, previous: unknown, members: Set<string>): DeviceList | undefined {
+		const bytes = readListEntry(value);
+		const list = bytes && members.has(accountId) ? this.host.people.readList(toBase64Url(bytes)) : undefined;
+		if (!list || accountIdOf(list.accountKey) !== accountId) return undefined;
+		if (previous === undefined) return list;
+		const replaced = readListEntry(previous);
+		const before = replaced && this.host.people.readList(toBase64Url(replaced));
+		return before && before.version <= list.version ? list : undefined;
+	}
+
+	// --- rotation ---
+
+	/**
+	 * Starts a new epoch once this device's turn comes and `stillNeeded` holds then. Every member
+	 * device notices a leave at about the same time; if each rotated, each would seal a box to every
+	 * device, and every device would check them all. The device with the smallest id goes at once
+	 * (its epoch wins anyway when two collide); each next one in id order ROTATION_TURN_MS later,
+	 * so that the others' boxes usually came first.
+	 */
+	private rotateInTurn(chatId: string, stillNeeded: () => boolean): void {
+		if (this.turns.has(chatId) || this.rotating.has(chatId)) return;
+		const devices = new Set<string>();
+		for (const accountId of this.members(chatId)) {
+			const list = accountId === this.host.accountId ? this.host.ownList() : this.host.people.get(accountId)?.list;
+			for (const device of list?.devices ?? []) devices.add(device.id);
+		}
+		const turn = [...devices].sort().indexOf(this.host.keys.id);
+		if (turn <= 0) {
+			void this.rotate(chatId, stillNeeded);
+			return;
+		}
+		this.turns.set(
+			chatId,
+			setTimeout(() => {
+				this.turns.delete(chatId);
+				if (stillNeeded()) void this.rotate(chatId, stillNeeded);
+			}, turn * ROTATION_TURN_MS)
+		);
 	}
 
 	/**
@@ -364,7 +497,9 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		const byEpoch = new Map<number, KeyRecord[]>();
 		for (const record of this.stateRecords(chatId, 'key')) {
 			if (record.epoch < current) continue;
-			byEpoch.set(record.epoch, [...(byEpoch.get(record.epoch) ?? []), record]);
+			const records = byEpoch.get(record.epoch);
+			if (records) records.push(record);
+			else byEpoch.set(record.epoch, [record]);
 		}
 		for (const epoch of [...byEpoch.keys()].sort((a, b) => b - a)) {
 			const records = byEpoch.get(epoch)!;
@@ -372,11 +507,15 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			if (maker === this.host.keys.id) return;
 			const mine = records.find((record) => record.author === maker && record.device === this.host.keys.id);
 			if (!mine) continue;
-			let secret: Uint8Array;
-			try {
-				secret = openSealed(this.host.keys.agreement, fromBase64Url(mine.box), chatKeyAssociated(chatId, epoch, this.host.keys.id));
-			} catch {
-				continue;
+			// The state changes often (marks), the box rarely: it is opened once.
+			let secret = this.openedBoxes.get(chatId)?.box === mine.box ? this.openedBoxes.get(chatId)!.secret : undefined;
+			if (!secret) {
+				try {
+					secret = openSealed(this.host.keys.agreement, fromBase64Url(mine.box), chatKeyAssociated(chatId, epoch, this.host.keys.id));
+				} catch {
+					continue;
+				}
+				this.openedBoxes.set(chatId, { box: mine.box, secret });
 			}
 			const known = this.epochs(chatId).find((candidate) => candidate.epoch === epoch);
 			if (!known || toBase64Url(known.secret) !== toBase64Url(secret)) this.keep(chatId, epoch, secret);
@@ -660,18 +799,30 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	checkUpdate(topic: string, update: Uint8Array, doc: Y.Doc): boolean {
 		const chatId = chatOfTopic(topic);
 		if (!chatId || !this.isShared(chatId)) return false;
-		const maps = parseStateTopic(topic) ? STATE_MAPS : MONTH_MAPS;
+		const changes = foreignChanges(doc, update, parseStateTopic(topic) ? STATE_MAPS : MONTH_MAPS);
 		const members = new Set(this.members(chatId));
+		// Lists come first (STATE_MAPS): records of the same update may be signed by devices only they name.
+		const lists = new Map<string, DeviceList>();
 		// Accounts the update adds, counted together: many records at once may not pass 64 either.
 		const joining = new Set<string>();
-		const accepted = checkForeignUpdate(doc, update, maps, (map, key, value, previous) => {
-			const kind = kindOfMap(map);
-			if (!kind) return false;
-			const record = readRecord(kind, value, key, chatId);
-			if (!record || !this.signedByItsAccount(kind, record)) return false;
-			return this.mayWrite(kind, record, previous, members, chatId, joining);
-		});
-		if (!accepted) this.refused++;
+		const accepted =
+			!!changes &&
+			changes.every(({ map, key, value, previous }) => {
+				if (map === LISTS_MAP) {
+					const list = this.memberList(key, value, previous, members);
+					if (list) lists.set(key, list);
+					return !!list;
+				}
+				const kind = kindOfMap(map);
+				if (!kind) return false;
+				const record = readRecord(kind, value, key, chatId);
+				if (!record || !this.signedByItsAccount(kind, record, lists)) return false;
+				return this.mayWrite(kind, record, previous, members, chatId, joining);
+			});
+		if (!accepted) {
+			this.refused++;
+			this.refusedTopics.add(topic);
+		}
 		return accepted;
 	}
 
@@ -681,8 +832,11 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		return (record as MessageRecord | LeftRecord | MarkRecord).account;
 	}
 
-	private signedByItsAccount<K extends RecordKind>(kind: K, record: RecordsByKind[K]): boolean {
+	/** Whether a device of the account the record speaks for signed it; `lists` are newer lists that came with it. */
+	private signedByItsAccount<K extends RecordKind>(kind: K, record: RecordsByKind[K], lists: Map<string, DeviceList>): boolean {
 		const accountId = this.accountOf(kind, record);
+		const listed = lists.get(accountId)?.devices.find((device) => device.id === record.author);
+		if (listed) return verifyRecord(kind, record, listed.signKey);
 		const people = this.host.people;
 		const key = people.signKeyOf(accountId, record.author);
 		if (!key || !verifyRecord(kind, record, key)) return false;
@@ -777,6 +931,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	stop(): void {
 		this.disconnect();
 		clearTimeout(this.markTimer);
+		for (const timer of this.turns.values()) clearTimeout(timer);
+		this.turns.clear();
 		for (const stop of this.stops.splice(0)) stop();
 	}
 
@@ -793,12 +949,17 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			);
 		}
 		for (const [chatId, rooms] of this.rooms) {
-			const keep = rooms.filter((room) => {
+			const keep: ChatRoom[] = [];
+			for (const room of rooms) {
 				const epoch = wanted.get(chatId)?.find((candidate) => candidate.epoch === room.keys.epoch && roomKeys(epochKeys(candidate), 0).room === room.keys.room);
-				if (epoch) room.handover = epoch.handover;
-				return !!epoch;
-			});
-			for (const room of rooms) if (!keep.includes(room)) this.closeRoom(room);
+				if (!epoch) {
+					this.closeRoom(room);
+					continue;
+				}
+				// The room of the epoch before stays as it is, channels and all, and syncs only the state from now on.
+				this.setHandover(room, epoch.handover);
+				keep.push(room);
+			}
 			this.rooms.set(chatId, keep);
 		}
 		for (const [chatId, epochs] of wanted) {
@@ -849,17 +1010,28 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			// What waits here is for every member's devices: each reads it, none takes it; it expires.
 			() => false
 		);
-		// Own devices sync everything in the account's rooms; here only the chat's documents, with other accounts.
-		const detach = engine.attach(channel, (peer, topic) => {
-			if (peer.account === this.host.accountId || chatOfTopic(topic) !== chatId) return false;
-			return room.handover ? !!parseStateTopic(topic) : true;
-		});
+		room = { chatId, keys, handover, transport, channel, mailbox, detach: () => undefined };
+		room.detach = this.attachSync(room);
 		transport.on('status', (status) => {
 			if (status === 'online') this.scheduleDeposit();
 		});
 		transport.connect();
-		room = { chatId, keys, handover, transport, channel, mailbox, detach };
 		return room;
+	}
+
+	/** Syncs the room's documents with its peers: own devices sync everything in the account's rooms, here only the chat's, with other accounts. */
+	private attachSync(room: ChatRoom): () => void {
+		return this.host.engine.attach(room.channel, (peer, topic) => {
+			if (peer.account === this.host.accountId || chatOfTopic(topic) !== room.chatId) return false;
+			return room.handover ? !!parseStateTopic(topic) : true;
+		});
+	}
+
+	/** Makes a room the handover room, or the current one again, keeping its channels; its peers hear what it shares now. */
+	private setHandover(room: ChatRoom, handover: boolean): void {
+		if (room.handover === handover) return;
+		room.handover = handover;
+		this.host.engine.reannounce(room.channel);
 	}
 
 	private closeRoom(room: ChatRoom): void {
@@ -869,9 +1041,10 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		room.transport.close();
 	}
 
-	/** This account's list changed: the members' devices in every chat room hear of it now. */
+	/** This account's list changed: the members' devices in every chat room hear of it now, and read it in each chat's state. */
 	reintroduce(): void {
 		for (const rooms of this.rooms.values()) for (const room of rooms) room.channel.reintroduce();
+		for (const chat of this.sharedChats()) this.publishList(chat.id);
 	}
 
 	/** Peers of other accounts connected in a chat's rooms now. */

@@ -64,6 +64,8 @@ export function peopleMap(doc: Y.Doc): Y.Map<PersonEntry> {
 }
 
 export class People extends Emitter<PeopleEvents> {
+	/** The account id of each parsed list (a hash of its key), worked out once. */
+	private readonly accountIds = new WeakMap<DeviceList, string>();
 	/** Parsed lists by their base64url text: a list is read and checked once. */
 	private readonly parsed = new Map<string, DeviceList>();
 
@@ -86,23 +88,37 @@ export class People extends Emitter<PeopleEvents> {
 
 	private listOf(entry: PersonEntry | undefined): DeviceList | undefined {
 		if (!entry || typeof entry.list !== 'string') return undefined;
-		let list = this.parsed.get(entry.list);
+		return this.readList(entry.list);
+	}
+
+	/**
+	 * The signed device list `text` (base64url) holds, its signature checked once per text: every
+	 * session in every room introduces itself with the same list. Undefined when it is not one.
+	 */
+	readList(text: string): DeviceList | undefined {
+		let list = this.parsed.get(text);
 		if (!list) {
 			try {
-				list = readSignedDeviceList(fromBase64Url(entry.list));
+				list = readSignedDeviceList(fromBase64Url(text));
 			} catch {
 				return undefined;
 			}
 			if (this.parsed.size > 256) this.parsed.clear();
-			this.parsed.set(entry.list, list);
+			this.parsed.set(text, list);
 		}
 		return list;
+	}
+
+	private accountIdOfList(list: DeviceList): string {
+		let accountId = this.accountIds.get(list);
+		if (accountId === undefined) this.accountIds.set(list, (accountId = accountIdOf(list.accountKey)));
+		return accountId;
 	}
 
 	get(accountId: string): Person | undefined {
 		const entry = peopleMap(this.account).get(accountId);
 		const list = this.listOf(entry);
-		if (!entry || !list || accountIdOf(list.accountKey) !== accountId) return undefined;
+		if (!entry || !list || this.accountIdOfList(list) !== accountId) return undefined;
 		return {
 			accountId,
 			accountKey: list.accountKey,
@@ -130,14 +146,11 @@ export class People extends Emitter<PeopleEvents> {
 	 * An equal or older list changes nothing but is not refused.
 	 */
 	consider(listBytes: Uint8Array, expectedKey?: Uint8Array, name?: string): string | undefined {
-		let list: DeviceList;
-		try {
-			list = readSignedDeviceList(listBytes);
-		} catch {
-			return undefined;
-		}
+		const text = toBase64Url(listBytes);
+		const list = this.readList(text);
+		if (!list) return undefined;
 		if (expectedKey && toBase64Url(expectedKey) !== toBase64Url(list.accountKey)) return undefined;
-		const accountId = accountIdOf(list.accountKey);
+		const accountId = this.accountIdOfList(list);
 		const map = peopleMap(this.account);
 		const entry = map.get(accountId);
 		const known = this.listOf(entry);
@@ -151,8 +164,6 @@ export class People extends Emitter<PeopleEvents> {
 		for (const device of known?.devices ?? []) if (!list.devices.some((now) => now.id === device.id)) removed[device.id] = list.issuedAt;
 		const ids = Object.keys(devices);
 		for (const id of ids.slice(0, Math.max(0, ids.length - MAX_KNOWN_DEVICES))) delete devices[id];
-		const text = toBase64Url(listBytes);
-		this.parsed.set(text, list);
 		map.set(accountId, {
 			key: toBase64Url(list.accountKey),
 			list: text,

@@ -6,6 +6,10 @@
  *   sig = sign(author device, "samen/v1/chat-record", UTF-8 JSON of [kind, ...fields in the order below])
  *
  *   state document `chat/<id>/state`
+ *     lists    accountId            → the member account's newest signed device list (../protocol/trust.ts), base64url:
+ *                                                not a record (signed by the account key itself, which the
+ *                                                member record names), so that a device can check what devices
+ *                                                it never met wrote, whoever relayed it
  *     members  accountId            → member  {chat, account, key, name, by, at}                       by: the adding account
  *     left     accountId            → left    {chat, account, at}
  *     keys     "<epoch>/<deviceId>/<author>" → key {chat, epoch, device, box, by}                 box: sealTo(device agreeKey, secret);
@@ -26,6 +30,7 @@
  * the signature is checked by the caller, which knows the author's keys (`verifyRecord`).
  */
 import { fromBase64Url, sign, toBase64Url, verify } from '../crypto';
+import { MAX_DEVICE_LIST_BYTES } from './trust';
 
 export const RECORD_PURPOSE = 'samen/v1/chat-record';
 export const MAX_TEXT_LENGTH = 10_000;
@@ -141,7 +146,10 @@ export const MAP_OF: { [K in RecordKind]: string } = {
 };
 /** The one key of the rules map. */
 export const RULES_KEY = 'group';
-export const STATE_MAPS = ['members', 'left', 'keys', 'marks', 'groups', 'rules'];
+/** The state document's map of member accounts' device lists. */
+export const LISTS_MAP = 'lists';
+/** The state document's maps; the lists first, as the records beside them may be signed by devices only they name. */
+export const STATE_MAPS = [LISTS_MAP, 'members', 'left', 'keys', 'marks', 'groups', 'rules'];
 export const MONTH_MAPS = ['messages', 'reactions'];
 
 export function kindOfMap(map: string): RecordKind | undefined {
@@ -268,4 +276,14 @@ export function readRecord<K extends RecordKind>(kind: K, value: unknown, key: s
 	}
 	if (chatOf(kind, record) !== chat || recordKey(kind, record as Fields<K>) !== key) return undefined;
 	return record as unknown as RecordsByKind[K];
+}
+
+/** The signed device list in a `lists` value, not yet checked; undefined when the value cannot be one. */
+export function readListEntry(value: unknown): Uint8Array | undefined {
+	if (typeof value !== 'string' || value.length > Math.ceil((MAX_DEVICE_LIST_BYTES * 4) / 3)) return undefined;
+	try {
+		return fromBase64Url(value);
+	} catch {
+		return undefined;
+	}
 }

@@ -281,6 +281,21 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		return () => this.detachOne(attachment);
 	}
 
+	/**
+	 * What `channel`'s share policy gives has changed (a chat's room became its handover room):
+	 * announces again to each of its peers what it shares with them now. A peer that announces
+	 * again in turn replaces what it announced before, so a sync never waits on what is no longer shared.
+	 */
+	reannounce(channel: SyncChannel): void {
+		for (const attachment of this.attachments) {
+			if (attachment.channel !== channel) continue;
+			for (const progress of attachment.progress.values()) {
+				progress.offered.clear();
+				void this.offer(attachment, progress);
+			}
+		}
+	}
+
 	/** Detaches every channel. */
 	detach(): void {
 		for (const attachment of [...this.attachments]) this.detachOne(attachment);
@@ -423,16 +438,23 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	 */
 	private applyFromPeer(topic: string, doc: Y.Doc, update: Uint8Array, origin: PeerOrigin): void {
 		const listener = this.updateListeners.get(doc);
-		const before = Y.encodeStateVector(doc);
+		// The state before, as the transaction saw it: most updates a relaying peer sends are already held, and cost no state vector of their own.
+		let before: Map<number, number> | undefined;
+		const noteBefore = (transaction: Y.Transaction) => {
+			before ??= transaction.beforeState;
+		};
 		if (listener) doc.off('update', listener);
+		doc.on('afterTransaction', noteBefore);
 		let changed: boolean;
 		try {
 			changed = this.store.applyUpdate(topic, doc, update, origin);
 		} finally {
+			doc.off('afterTransaction', noteBefore);
 			if (listener) doc.on('update', listener);
 		}
-		if (!changed) return;
-		this.forward(topic, origin, () => encodeIntegrated(doc, before));
+		if (!changed || !before) return;
+		const vector = Y.encodeStateVector(before);
+		this.forward(topic, origin, () => encodeIntegrated(doc, vector));
 		this.emit('changed', { topic, local: false });
 	}
 
@@ -567,6 +589,19 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 		}
 		opened.add(topic);
 		return true;
+	}
+
+	/**
+	 * Asks every peer that shares `topic` again for what this device lacks of it (a step 1): after
+	 * this device refused what a peer sent, once the reason may be gone (a relayed record whose
+	 * device list came later).
+	 */
+	askAgain(topic: string): void {
+		const doc = this.docs.get(topic);
+		if (!doc) return;
+		for (const attachment of this.attachments) {
+			for (const peer of attachment.progress.keys()) if (attachment.sharing(peer, topic) !== false) this.sendStep1(attachment, peer, topic, doc);
+		}
 	}
 
 	private sendStep1(attachment: Attachment, peer: PeerId, topic: string, doc: Y.Doc): void {

@@ -2,6 +2,10 @@
  * An in-memory network for tests and benchmarks. Optional chaos reorders and duplicates messages
  * so that the layers above prove they converge without the ordering a data channel gives.
  *
+ * Like the signaling server, the network tells each member of a room who is there when it joins
+ * and who comes and goes after; each transport then opens and closes its channels as its
+ * ./link-plan.ts asks, as the WebRTC transport does (a full mesh in small rooms).
+ *
  * Its mailbox keeps the signaling server's rule (./signaling-protocol.ts): a transport that joined
  * with the room's key signs each deposit and take for its own peer id, and the network checks the
  * signature against that key; any other deposit or take changes nothing. (A key that does not
@@ -9,6 +13,7 @@
  */
 import { fromBase64Url, toBase64Url } from '../crypto';
 import { Emitter } from '../util/emitter';
+import { LinkPlan } from './link-plan';
 import { MAX_MAILBOX_ITEM_BYTES, roomIdForKey, signMailboxOp, verifyMailboxOp, type MailboxOp } from './signaling-protocol';
 import type { MailboxEntry, PeerId, RoomAuth, RoomMailbox, RoomMode, Transport, TransportEvents, TransportStatus } from './types';
 
@@ -21,7 +26,8 @@ export interface Chaos {
 }
 
 export class MemoryNetwork {
-	private readonly rooms = new Map<string, Set<MemoryTransport>>();
+	/** The transports in each room that meet others, by peer id. */
+	private readonly rooms = new Map<string, Map<PeerId, MemoryTransport>>();
 	private readonly mailboxes = new Map<string, Map<string, Uint8Array>>();
 	/** The room key each transport joined with, when it hashes to the transport's room. */
 	private readonly roomKeys = new WeakMap<MemoryTransport, Uint8Array>();
@@ -47,16 +53,15 @@ export class MemoryNetwork {
 
 	/** @internal */ join(transport: MemoryTransport): void {
 		let members = this.rooms.get(transport.room);
-		if (!members) this.rooms.set(transport.room, (members = new Set()));
-		if (members.has(transport)) return;
+		if (!members) this.rooms.set(transport.room, (members = new Map()));
+		if (members.get(transport.id) === transport) return;
 		if (transport.mode === 'meet') {
-			const others = [...members];
-			members.add(transport);
-			// The newcomer opens the channel to each member, as on the real signaling server.
-			for (const other of others) {
-				other.peerArrived(transport.id, false);
-				transport.peerArrived(other.id, true);
-			}
+			const others = [...members.values()];
+			members.set(transport.id, transport);
+			// Every view first, then the links: no one answers from a view that lacks the newcomer.
+			for (const other of others) other.plan.arrived(transport.id);
+			transport.plan.joined(transport.id, others.map((other) => other.id));
+			for (const member of [...others, transport]) member.followPlan();
 		}
 		const waiting = [...(this.mailboxes.get(transport.room) ?? [])].map(([id, data]) => ({ id, data: data.slice() }));
 		queueMicrotask(() => transport.mailboxArrived(waiting));
@@ -90,15 +95,28 @@ export class MemoryNetwork {
 
 	/** @internal */ leave(transport: MemoryTransport): void {
 		const members = this.rooms.get(transport.room);
-		if (!members?.delete(transport)) return;
-		for (const other of members) {
-			other.peerLeft(transport.id);
-			transport.peerLeft(other.id);
-		}
+		if (members?.get(transport.id) !== transport) return;
+		members.delete(transport.id);
+		for (const peer of [...transport.peers]) this.unlink(transport, peer);
+		transport.plan.clear();
+		for (const other of members.values()) other.plan.left(transport.id);
+		for (const other of members.values()) other.followPlan();
+	}
+
+	/** @internal */ link(from: MemoryTransport, to: PeerId): void {
+		const target = this.rooms.get(from.room)?.get(to);
+		if (!target || from.peers.has(to) || !target.plan.accepts(from.id, target.peers.size)) return;
+		target.peerArrived(from.id, false);
+		from.peerArrived(to, true);
+	}
+
+	/** @internal */ unlink(from: MemoryTransport, to: PeerId): void {
+		this.rooms.get(from.room)?.get(to)?.peerLeft(from.id);
+		from.peerLeft(to);
 	}
 
 	/** @internal */ deliver(from: MemoryTransport, to: PeerId, data: Uint8Array): void {
-		const target = [...(this.rooms.get(from.room) ?? [])].find((member) => member.id === to);
+		const target = this.rooms.get(from.room)?.get(to);
 		if (!target) return;
 		const copy = data.slice();
 		const hand = () => target.receive(from.id, copy);
@@ -116,6 +134,7 @@ export class MemoryTransport extends Emitter<TransportEvents> implements Transpo
 	status: TransportStatus = 'offline';
 	readonly peers = new Set<PeerId>();
 	private readonly initiated = new Set<PeerId>();
+	/** @internal */ readonly plan = new LinkPlan();
 	readonly mailbox: RoomMailbox = {
 		deposit: async ({ id, data }) => {
 			// The server refuses an item over its limit, or past the room's; so does this stand-in for it.
@@ -158,6 +177,13 @@ export class MemoryTransport extends Emitter<TransportEvents> implements Transpo
 
 	isInitiator(peer: PeerId): boolean {
 		return this.initiated.has(peer);
+	}
+
+	/** @internal Opens the channels the plan wants and this end opens; closes those it no longer wants. */
+	followPlan(): void {
+		const wanted = this.plan.wanted();
+		for (const peer of [...this.peers]) if (!wanted.has(peer)) this.network.unlink(this, peer);
+		for (const peer of wanted) if (!this.peers.has(peer) && this.plan.opens(peer)) this.network.link(this, peer);
 	}
 
 	/** @internal */ peerArrived(peer: PeerId, initiator: boolean): void {

@@ -4,6 +4,11 @@
  * A room joined with its RoomAuth is joined with its key, and every deposit and take in it is
  * signed for the socket of the moment; in a room joined without, the mailbox refuses both, so they
  * are not sent.
+ *
+ * The server closes a socket that sends frames faster than its token bucket allows (4429), and a
+ * device that opens many channels at once (a large room, or every room again after the server
+ * restarted) sends an offer or answer and a dozen or more ICE candidates for each. So the client
+ * keeps to a bucket of its own, under the server's default: a frame past it waits its turn.
  */
 import { toBase64Url } from '../crypto';
 import { Emitter } from '../util/emitter';
@@ -52,6 +57,9 @@ const OPEN = 1;
 const DEPOSIT_ANSWER_TIMEOUT_MS = 15_000;
 const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 15_000;
+/** The client's own frame rate and burst: under the server's default 50 a second, bursts of 100 (signaling/config.ts). */
+export const CLIENT_FRAMES_PER_SECOND = 40;
+export const CLIENT_FRAME_BURST = 80;
 
 /** Turns http(s)://host into ws(s)://host/signal. */
 export function signalingUrlFor(origin: string): string {
@@ -79,6 +87,11 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 	private closed = false;
 	/** Deposits waiting for the server's answer, by room and id. */
 	private readonly pendingDeposits = new Map<string, (stored: boolean) => void>();
+	/** Frames the bucket holds back, for the socket of the moment, and when it was last filled. */
+	private readonly paced: string[] = [];
+	private tokens = CLIENT_FRAME_BURST;
+	private filledAt = 0;
+	private paceTimer?: ReturnType<typeof setTimeout>;
 
 	constructor(
 		private readonly url: string,
@@ -143,6 +156,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 	close(): void {
 		this.closed = true;
 		clearTimeout(this.retryTimer);
+		this.forgetPaced();
 		this.socket?.close();
 		this.setStatus('offline');
 	}
@@ -175,6 +189,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 		socket.onclose = () => {
 			if (this.socket !== socket) return;
 			this.socket = undefined;
+			// What waited was for the socket that closed: joins go again on the next welcome, signals are void.
+			this.forgetPaced();
 			for (const settle of [...this.pendingDeposits.values()]) settle(false);
 			this.self = undefined;
 			this.emit('reset', undefined);
@@ -248,8 +264,31 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 			this.refusedWrites++;
 			return false;
 		}
-		this.socket?.send(text);
+		this.paced.push(text);
+		this.sendPaced();
 		return true;
+	}
+
+	/** Sends what the bucket allows now, and comes back for the rest when a token is due. */
+	private sendPaced(): void {
+		const now = Date.now();
+		this.tokens = Math.min(CLIENT_FRAME_BURST, this.tokens + ((now - this.filledAt) / 1000) * CLIENT_FRAMES_PER_SECOND);
+		this.filledAt = now;
+		while (this.paced.length > 0 && this.tokens >= 1) {
+			this.tokens--;
+			this.socket?.send(this.paced.shift()!);
+		}
+		if (this.paced.length === 0 || this.paceTimer !== undefined) return;
+		this.paceTimer = setTimeout(() => {
+			this.paceTimer = undefined;
+			this.sendPaced();
+		}, Math.ceil(((1 - this.tokens) / CLIENT_FRAMES_PER_SECOND) * 1000));
+	}
+
+	private forgetPaced(): void {
+		this.paced.length = 0;
+		clearTimeout(this.paceTimer);
+		this.paceTimer = undefined;
 	}
 
 	private setStatus(status: TransportStatus): void {

@@ -12,6 +12,9 @@
  * candidate, a network change) is tried again, with exponential backoff, for as long as the peer is
  * in the room: by the side that started it, so two sides never offer to each other at once.
  *
+ * Which peers it opens channels to, and which offers it answers, is ./link-plan.ts's: every peer in
+ * a small room, a bounded few in a large one, worked out again whenever a peer joins or leaves.
+ *
  * With the room's RoomAuth, the transport joins with the room key and may use the room's mailbox;
  * without it (the link handshake's rooms), the mailbox refuses its deposits and takes. In mode
  * 'mailbox' it uses the room's mailbox only and opens no channel to anyone.
@@ -24,6 +27,7 @@ import { Emitter } from '../util/emitter';
 import { FramingError, isPing, isPong, PING, PONG, Reassembler, splitMessage } from './framing';
 import type { SignalingClient } from './signaling-client';
 import type { SignalData } from './signaling-protocol';
+import { LinkPlan } from './link-plan';
 import { fromBase64Url, toBase64Url } from '../crypto';
 import type { PeerId, RoomAuth, RoomMailbox, RoomMode, Transport, TransportEvents, TransportStatus } from './types';
 
@@ -53,8 +57,8 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 	private readonly unsubscribe: (() => void)[] = [];
 	private afterReset = false;
 	private heartbeat?: ReturnType<typeof setInterval>;
-	/** Who the server says is in the room: the peers worth trying again. */
-	private readonly members = new Set<PeerId>();
+	/** Who the server says is in the room, and which of them this device keeps a channel to. */
+	private readonly plan = new LinkPlan();
 	/** Failed attempts in a row, and the pending retry, per peer this side connects to. */
 	private readonly retries = new Map<PeerId, { attempts: number; timer?: ReturnType<typeof setTimeout> }>();
 	private closed = false;
@@ -98,38 +102,35 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 				if (room !== this.room) return;
 				// Peer ids from before the server went away are void; rebuild every channel under new ones.
 				if (this.afterReset) {
+					this.plan.clear();
 					for (const peer of [...this.links.keys()]) this.drop(peer);
-					this.members.clear();
 					this.cancelRetries();
 				}
 				this.afterReset = false;
-				if (this.mode === 'mailbox') return;
-				for (const peer of peers) {
-					this.members.add(peer);
-					if (!this.links.has(peer)) this.open(peer, true);
-				}
+				if (this.mode === 'mailbox' || !this.signaling.self) return;
+				this.plan.joined(this.signaling.self, peers);
+				this.followPlan();
 			}),
 			this.signaling.on('peer-joined', ({ room, peer }) => {
-				if (room === this.room) this.members.add(peer);
+				if (room !== this.room || this.mode === 'mailbox') return;
+				this.plan.arrived(peer);
+				this.followPlan();
 			}),
 			this.signaling.on('peer-left', ({ room, peer }) => {
 				if (room !== this.room) return;
-				this.members.delete(peer);
+				this.plan.left(peer);
 				this.cancelRetry(peer);
-				const link = this.links.get(peer);
-				if (!link?.connected) return this.drop(peer);
-				// A live data channel may outlive the socket that introduced it: ask before dropping.
-				const asked = Date.now();
-				this.write(link, PING);
-				setTimeout(() => {
-					if (this.links.get(peer) === link && link.lastHeard < asked) this.drop(peer);
-				}, PROBE_TIMEOUT_MS);
+				this.probeOrDrop(peer);
+				// Its neighbors in a large room now link to each other.
+				this.followPlan();
 			}),
 			this.signaling.on('signal', ({ room, from, data }) => {
 				if (room !== this.room || this.mode === 'mailbox') return;
 				// A new offer for a channel that never opened: the other side started again.
 				const stale = this.links.get(from);
 				if (stale && !stale.initiator && !stale.connected && data.type === 'offer') this.drop(from);
+				// A channel starts with an offer, which a device answers only while the plan lets it.
+				if (!this.links.has(from) && (data.type !== 'offer' || !this.plan.accepts(from, this.links.size))) return;
 				const link = this.links.get(from) ?? this.open(from, false);
 				if (!link) return;
 				try {
@@ -141,6 +142,30 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 		);
 		this.signaling.join(this.room, this.auth, this.mode === 'mailbox');
 		this.heartbeat = setInterval(() => this.checkLiveness(), PING_INTERVAL_MS);
+	}
+
+	/**
+	 * Opens the channels the plan wants and this end opens, and closes those to peers in the room it
+	 * no longer wants. A channel to a peer the server no longer lists is left to `probeOrDrop`.
+	 */
+	private followPlan(): void {
+		if (this.closed || this.mode === 'mailbox') return;
+		const wanted = this.plan.wanted();
+		for (const peer of [...this.links.keys()]) if (this.plan.has(peer) && !wanted.has(peer)) this.drop(peer);
+		for (const peer of wanted) {
+			if (!this.links.has(peer) && this.plan.opens(peer) && !this.retries.get(peer)?.timer) this.open(peer, true);
+		}
+	}
+
+	/** A peer the server says left: a live data channel may outlive the socket that introduced it, so it is asked first. */
+	private probeOrDrop(peer: PeerId): void {
+		const link = this.links.get(peer);
+		if (!link?.connected) return this.drop(peer);
+		const asked = Date.now();
+		this.write(link, PING);
+		setTimeout(() => {
+			if (this.links.get(peer) === link && link.lastHeard < asked) this.drop(peer);
+		}, PROBE_TIMEOUT_MS);
 	}
 
 	private checkLiveness(): void {
@@ -261,17 +286,21 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
 		if (link.initiator) this.retryLater(peerId);
 	}
 
-	/** Opens the connection to a peer still in the room again, later each time it fails. */
+	/** Opens the connection to a peer still in the room (and wanted) again, later each time it fails. */
 	private retryLater(peerId: PeerId): void {
-		if (this.closed || !this.members.has(peerId)) return;
+		if (this.closed || !this.wants(peerId)) return;
 		const retry = this.retries.get(peerId) ?? { attempts: 0 };
 		clearTimeout(retry.timer);
 		const ceiling = Math.min(MAX_RETRY_MS, MIN_RETRY_MS * 2 ** retry.attempts++);
 		retry.timer = setTimeout(() => {
 			retry.timer = undefined;
-			if (!this.closed && this.members.has(peerId) && !this.links.has(peerId)) this.open(peerId, true);
+			if (!this.closed && this.wants(peerId) && !this.links.has(peerId)) this.open(peerId, true);
 		}, ceiling / 2 + Math.random() * (ceiling / 2));
 		this.retries.set(peerId, retry);
+	}
+
+	private wants(peerId: PeerId): boolean {
+		return this.plan.has(peerId) && this.plan.wanted().has(peerId);
 	}
 
 	private cancelRetry(peerId: PeerId): void {
