@@ -6,7 +6,8 @@
  *                        it shows on a device of the other (p50, p99)
  *   group of 64         64 accounts of one device each in memory (MemoryNetwork): how long a message
  *                        takes to reach every member; the cost of a key rotation (one member leaves:
- *                        sealing the new epoch to 63 devices, and until every member uses it)
+ *                        sealing the new epoch to 63 devices, and until every member uses it). Each
+ *                        device meets only a few others in the group's room (src/lib/transport/link-plan.ts)
  *   checks              what checking another account's update costs (signature and rules), per message
  */
 import * as Y from 'yjs';
@@ -97,6 +98,7 @@ await Promise.all(
 	)
 );
 const reachMs = performance.now() - reachStarted;
+const channels = members.map((member) => member.shared.peers(groupId));
 const rotationStarted = performance.now();
 await members[GROUP - 1]!.shared.leave(groupId);
 await Promise.all(members.slice(0, GROUP - 1).map((member) => whenTrue(member, () => member.shared.currentEpoch(groupId) >= 2)));
@@ -123,6 +125,10 @@ console.table([
 	{ measure: 'send → display: p99', value: `${percentile(samples, 99).toFixed(1)} ms` },
 	{ measure: `group of ${GROUP}: create until every member holds the key`, value: `${groupSetupMs.toFixed(0)} ms` },
 	{ measure: `group of ${GROUP}: one message until all show it`, value: `${reachMs.toFixed(0)} ms` },
+	{
+		measure: `group of ${GROUP}: channels per device in its room, fewest / mean / most`,
+		value: `${Math.min(...channels)} / ${(channels.reduce((sum, count) => sum + count, 0) / GROUP).toFixed(1)} / ${Math.max(...channels)}`
+	},
 	{ measure: `group of ${GROUP}: a member leaves until the others use the new key`, value: `${rotationMs.toFixed(0)} ms` },
 	{ measure: `group of ${GROUP}: sealing a new epoch to ${GROUP - 1} devices`, value: `${sealMs.toFixed(0)} ms` },
 	{ measure: `checking another account's update, per message (1,000; ${accepted ? 'accepted' : 'REFUSED'})`, value: `${checkMs.toFixed(2)} ms` }
