@@ -648,6 +648,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 				const record = signRecord('member', { chat: chatId, account: accountId, key: toBase64Url(person.accountKey), name: person.name.slice(0, MAX_NAME_LENGTH), by: this.host.accountId, at }, this.signer);
 				state.getMap(MAP_OF.member).set(accountId, record);
 			}
+			// Yjs tells the members' observers only when the transaction ends: the epoch is for the new members too.
+			this.membersKnown.delete(chatId);
 			next = this.startEpoch(chatId);
 		});
 		const { epoch, secret } = next;
