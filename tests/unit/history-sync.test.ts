@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { chatsMap } from '../../src/lib/account/document';
+import type * as Y from 'yjs';
+import { chatsMap, readMap } from '../../src/lib/account/document';
 import { isChatMessage, messagesMap, parseMonthTopic } from '../../src/lib/chats/messages';
 import { Session, type Platform } from '../../src/lib/session';
 import type { SyncEngine } from '../../src/lib/sync/engine';
@@ -163,22 +164,32 @@ describe('the chat read model', () => {
 					.filter((topic) => parseMonthTopic(topic)?.chatId === chatId)
 					.flatMap((topic) => [...messagesMap(engine.doc(topic)!).values()].filter((value) => isChatMessage(value, chatId)))
 					.sort((a, b) => a.sentAt - b.sentAt || (a.id < b.id ? -1 : 1));
-				const readUpTo = device.chats.readUpTo(chatId);
+				const marks = [...readMap(device['account'] as Y.Doc)].filter(([key]) => key.startsWith(`${chatId}/`));
+				const readUpTo = Math.max(0, ...marks.map(([, time]) => time));
+				// A mark of this device's own as the chat screen keeps it: halfway through the chat.
+				const seenUpTo = messages[messages.length >> 1]?.sentAt ?? 0;
 				return {
 					chatId,
 					last: messages.at(-1)?.id,
+					readUpTo,
 					unread: messages.filter((m) => m.sentAt > readUpTo && m.author !== device.self.id).length,
+					unreadAfterSeen: messages.filter((m) => m.sentAt > seenUpTo && m.author !== device.self.id).length,
 					ids: messages.map((m) => m.id)
 				};
 			});
 		}
 		function fromReadModel(device: Session) {
-			return chatIds.map((chatId) => ({
-				chatId,
-				last: device.chats.summary(chatId).last?.id,
-				unread: device.chats.unreadCount(chatId),
-				ids: device.chats.messages(chatId).map((m) => m.id)
-			}));
+			return chatIds.map((chatId) => {
+				const shown = device.chats.messages(chatId);
+				return {
+					chatId,
+					last: device.chats.summary(chatId).last?.id,
+					readUpTo: device.chats.readUpTo(chatId),
+					unread: device.chats.unreadCount(chatId),
+					unreadAfterSeen: device.chats.writtenByOthersAfter(chatId, shown[shown.length >> 1]?.sentAt ?? 0),
+					ids: shown.map((m) => m.id)
+				};
+			});
 		}
 
 		for (let step = 0; step < 300; step++) {

@@ -10,7 +10,7 @@
  * syncs them.
  */
 import type * as Y from 'yjs';
-import { ACCOUNT_TOPIC, chatsMap, monthsMap, readMap, type ChatRecord } from '../account/document';
+import { chatsMap, monthsMap, readMap, type ChatRecord } from '../account/document';
 import { randomBytes, toBase64Url } from '../crypto';
 import type { SyncEngine } from '../sync/engine';
 import type { Clock } from '../util/clock';
@@ -112,6 +112,8 @@ export class Chats {
 	/** Each chat's shown messages, sorted; dropped when one of its months changes. */
 	private readonly shown = new Map<string, ChatMessage[]>();
 	private readonly summaries = new Map<string, ChatSummary>();
+	/** Each chat's newest read mark, from the account's read marks; dropped when one of the chat's marks changes. */
+	private readonly readMarks = new Map<string, number>();
 	/** What storage said of each month when the chats started: stands for a month not open (which has not changed since). */
 	private readonly described = new Map<string, MonthDescription>();
 	/** Month topics per chat, newest first; rebuilt when the account's list of months changes. */
@@ -154,15 +156,28 @@ export class Chats {
 		const months = monthsMap(this.account);
 		const observer = (event: Y.YMapEvent<true>) => {
 			this.monthsByChat = undefined;
-			this.shown.clear();
-			// A month newer than what a chat shows (a peer wrote there) is opened: it may hold the last message.
 			for (const topic of event.keysChanged) {
 				const chatId = parseMonthTopic(topic)?.chatId;
-				if (chatId && months.has(topic) && this.monthsOf(chatId)[0] === topic) void this.engine.open(topic);
+				if (!chatId) continue;
+				this.shown.delete(chatId);
+				this.summaries.delete(chatId);
+				// A month newer than what a chat shows (a peer wrote there) is opened: it may hold the last message.
+				if (months.has(topic) && this.monthsOf(chatId)[0] === topic) void this.engine.open(topic);
 			}
 		};
 		months.observe(observer);
 		this.stops.push(() => months.unobserve(observer));
+		// A read mark moves the summary of its chat only: marks move with every message shown.
+		const marks = readMap(this.account);
+		const marked = (event: Y.YMapEvent<number>) => {
+			for (const key of event.keysChanged) {
+				const chatId = key.slice(0, key.lastIndexOf('/'));
+				this.readMarks.delete(chatId);
+				this.summaries.delete(chatId);
+			}
+		};
+		marks.observe(marked);
+		this.stops.push(() => marks.unobserve(marked));
 		this.stops.push(
 			this.engine.on('changed', ({ topic }) => this.invalidate(topic)),
 			this.engine.on('topic-opened', (topic) => this.invalidate(topic))
@@ -204,6 +219,7 @@ export class Chats {
 		this.sortedMonths.clear();
 		this.shown.clear();
 		this.summaries.clear();
+		this.readMarks.clear();
 		this.described.clear();
 		this.monthsByChat = undefined;
 	}
@@ -214,12 +230,8 @@ export class Chats {
 		this.forgetMonths();
 	}
 
+	/** A month changed: what was computed from it goes (the account's own changes are followed in `start`). */
 	private invalidate(topic: string): void {
-		if (topic === ACCOUNT_TOPIC) {
-			// Read marks, chats or months changed: every summary may have.
-			this.summaries.clear();
-			return;
-		}
 		const chatId = parseMonthTopic(topic)?.chatId;
 		if (!chatId) return;
 		this.sortedMonths.delete(topic);
@@ -390,11 +402,27 @@ export class Chats {
 	}
 
 	readUpTo(chatId: string): number {
+		const cached = this.readMarks.get(chatId);
+		if (cached !== undefined) return cached;
 		let latest = 0;
 		for (const [key, time] of readMap(this.account)) {
 			if (key.startsWith(`${chatId}/`) && time > latest) latest = time;
 		}
+		this.readMarks.set(chatId, latest);
 		return latest;
+	}
+
+	/**
+	 * How many of the chat's shown messages another device wrote after `after`: counted from the
+	 * newest back, so it costs what is counted, not the chat's history.
+	 */
+	writtenByOthersAfter(chatId: string, after: number): number {
+		const messages = this.messages(chatId);
+		let count = 0;
+		for (let index = messages.length - 1; index >= 0 && messages[index]!.sentAt > after; index--) {
+			if (messages[index]!.author !== this.deviceId) count++;
+		}
+		return count;
 	}
 
 	markRead(chatId: string, upTo = this.summary(chatId).last?.sentAt ?? 0): void {

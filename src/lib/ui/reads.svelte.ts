@@ -63,9 +63,7 @@ export function shownUpTo(session: Session, chatId: string): number {
 
 export function unreadHere(session: Session, chatId: string): number {
 	if (shared(session, chatId)) return session.chats.unreadCount(chatId);
-	const mark = markOf(session, chatId);
-	const self = session.self.id;
-	return session.chats.messages(chatId).filter((message) => message.author !== self && message.sentAt > mark).length;
+	return session.chats.writtenByOthersAfter(chatId, markOf(session, chatId));
 }
 
 /** A logged-out device keeps nothing of the account. */
