@@ -114,8 +114,11 @@ test('on a wide screen the chat list stands beside the open chat; on a phone the
 		await createAccount(page, 'Ada', 'Laptop');
 		await expect(page.getByTestId('chat-pane')).toHaveText('Choose a chat to read it here.');
 
+		// Opening a chat draws the chat only: the list beside it stays as it was (where it was scrolled).
+		await page.getByTestId('list-pane').evaluate((pane) => (pane.dataset.drawnBefore = 'yes'));
 		await page.getByTestId('chat-self').click();
 		await expect(page).toHaveURL(/\/chat\?id=self$/);
+		await expect(page.getByTestId('list-pane')).toHaveAttribute('data-drawn-before', 'yes');
 		await expect(page.getByTestId('chat-self')).toHaveAttribute('aria-current', 'page');
 		await page.getByTestId('composer').fill('side by side');
 		await page.getByTestId('composer').press('Enter');
