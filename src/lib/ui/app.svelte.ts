@@ -33,6 +33,7 @@ let detach: (() => void)[] = [];
 
 /** How often, at most, the screens redraw for changes of the session. */
 const SCREEN_UPDATE_MS = 16;
+const SYNCING_SCREEN_UPDATE_MS = 100;
 
 // Benchmark builds only: the measuring script reaches the session (../bench/hooks.ts).
 if (import.meta.env.VITE_SAMEN_BENCH) void import('../bench/hooks').then(({ install }) => install(() => app.session));
@@ -41,14 +42,23 @@ export function adopt(session: Session): void {
 	for (const off of detach.splice(0)) off();
 	app.session = session;
 	// A history sync changes the session hundreds of times a second: the screens follow at most
-	// once per frame's time, not once per change.
+	// once per frame's time, not once per change. A change after a quiet frame shows at once (a
+	// message arriving); one within a frame of the last shown waits for the frame's end.
 	let pending: ReturnType<typeof setTimeout> | undefined;
+	let shownAt = Number.NEGATIVE_INFINITY;
+	const show = () => {
+		pending = undefined;
+		shownAt = performance.now();
+		app.version++;
+	};
 	detach = [
 		session.on('changed', () => {
-			pending ??= setTimeout(() => {
-				pending = undefined;
-				app.version++;
-			}, SCREEN_UPDATE_MS);
+			if (pending !== undefined) return;
+			// While history arrives the screens follow its progress less often: the device has the sync to do.
+			const every = session.connection.history ? SYNCING_SCREEN_UPDATE_MS : SCREEN_UPDATE_MS;
+			const wait = shownAt + every - performance.now();
+			if (wait <= 0) show();
+			else pending = setTimeout(show, wait);
 		}),
 		() => clearTimeout(pending),
 		session.on('logged-out', (reason) => {
@@ -128,7 +138,7 @@ export function loadCore(): Promise<{ Session: typeof Session; browserPlatform: 
 	}));
 	// A failed download (offline before the core was ever cached) is tried again on the next call.
 	core.catch(() => (core = undefined));
-	// Every session opens on the chat list (../../routes/+page.svelte): fetched beside the core, not after
+	// Every session opens on the chat list (../../routes/(chats)/+layout.svelte): fetched beside the core, not after
 	// it. A failure shows there, where it is imported again.
 	import('./ChatsScreen.svelte').catch(() => undefined);
 	return core;
