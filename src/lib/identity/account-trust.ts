@@ -192,8 +192,12 @@ export class AccountTrust extends Emitter<AccountTrustEvents> {
 	}
 
 	get accountId(): string {
-		return accountIdOf(this.list.accountKey);
+		// Asked for every topic a peer may see: hashed once per account key, not once per question.
+		const key = this.list.accountKey;
+		if (this.accountIdOfKey?.key !== key) this.accountIdOfKey = { key, id: accountIdOf(key) };
+		return this.accountIdOfKey.id;
 	}
+	private accountIdOfKey?: { key: Uint8Array; id: string };
 
 	get self(): ListedDevice | undefined {
 		return this.list.devices.find((device) => device.id === this.keys.id);

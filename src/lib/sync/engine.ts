@@ -85,16 +85,26 @@ export interface SyncProgress {
 const OPEN_BATCH = 50;
 /** Topics read as saved together (nothing decoded). */
 const SAVED_BATCH = 200;
+/** The first of them: the newest history leaves while the rest is read. */
+const SAVED_FIRST_BATCH = 10;
 
-/** Gathers what the messages of one task ask for, and gets it together, `size` at a time, a task later. */
+/**
+ * Gathers what the messages of one task ask for, and gets it together, a task later: `first` at
+ * first, then twice as many each batch up to `size`. The small first batch comes back soon, so
+ * that what waits on it (a new device) starts while the larger ones are read.
+ */
 class Batcher<T> {
 	private readonly waiting: { key: string; resolve: (value: T) => void; reject: (error: unknown) => void }[] = [];
 	private timer?: ReturnType<typeof setTimeout>;
+	private nextSize: number;
 
 	constructor(
 		private readonly size: number,
-		private readonly run: (keys: string[]) => Promise<T>[]
-	) {}
+		private readonly run: (keys: string[]) => Promise<T>[],
+		private readonly first = size
+	) {
+		this.nextSize = first;
+	}
 
 	get(key: string): Promise<T> {
 		return new Promise((resolve, reject) => {
@@ -105,7 +115,8 @@ class Batcher<T> {
 
 	private next(): void {
 		this.timer = undefined;
-		const now = this.waiting.splice(0, this.size);
+		const now = this.waiting.splice(0, this.nextSize);
+		this.nextSize = this.waiting.length > 0 ? Math.min(this.size, this.nextSize * 2) : this.first;
 		const results = this.run(now.map(({ key }) => key));
 		now.forEach(({ resolve, reject }, i) => results[i]!.then(resolve, reject));
 		if (this.waiting.length > 0) this.timer = setTimeout(() => this.next(), 0);
@@ -216,11 +227,15 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 	private readonly opening = new Map<string, Promise<Y.Doc>>();
 	/** Topics peers asked about that are not open yet: opened OPEN_BATCH at a time. */
 	private readonly opener = new Batcher<Y.Doc>(OPEN_BATCH, (topics) => topics.map((topic) => this.open(topic)));
-	/** Topics a new peer asked for whole: read as saved, SAVED_BATCH at a time. */
-	private readonly reader = new Batcher<Uint8Array[] | undefined>(SAVED_BATCH, (topics) => {
-		const saved = this.store.savedAsIs(topics);
-		return topics.map((topic) => saved.then((all) => all.get(topic)));
-	});
+	/** Topics a new peer asked for whole: read as saved, SAVED_FIRST_BATCH at first, up to SAVED_BATCH at a time. */
+	private readonly reader = new Batcher<Uint8Array[] | undefined>(
+		SAVED_BATCH,
+		(topics) => {
+			const saved = this.store.savedAsIs(topics);
+			return topics.map((topic) => saved.then((all) => all.get(topic)));
+		},
+		SAVED_FIRST_BATCH
+	);
 	/** Each open document's 'update' listener. */
 	private readonly updateListeners = new WeakMap<Y.Doc, (update: Uint8Array, origin: unknown) => void>();
 	private readonly attachments = new Set<Attachment>();
