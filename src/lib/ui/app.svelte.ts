@@ -45,6 +45,7 @@ export function adopt(session: Session): void {
 	// once per frame's time, not once per change. A change after a quiet frame shows at once (a
 	// message arriving); one within a frame of the last shown waits for the frame's end.
 	let pending: ReturnType<typeof setTimeout> | undefined;
+	let pendingWhileSyncing = false;
 	let shownAt = Number.NEGATIVE_INFINITY;
 	const show = () => {
 		pending = undefined;
@@ -53,10 +54,16 @@ export function adopt(session: Session): void {
 	};
 	detach = [
 		session.on('changed', () => {
-			if (pending !== undefined) return;
-			// While history arrives the screens follow its progress less often: the device has the sync to do.
-			const every = session.connection.history ? SYNCING_SCREEN_UPDATE_MS : SCREEN_UPDATE_MS;
-			const wait = shownAt + every - performance.now();
+			// While history arrives the screens follow its progress less often: the device has the sync
+			// to do. Its end shows within a frame.
+			const syncing = session.connection.history !== undefined;
+			if (pending !== undefined) {
+				if (!pendingWhileSyncing || syncing) return;
+				clearTimeout(pending);
+				pending = undefined;
+			}
+			pendingWhileSyncing = syncing;
+			const wait = shownAt + (syncing ? SYNCING_SCREEN_UPDATE_MS : SCREEN_UPDATE_MS) - performance.now();
 			if (wait <= 0) show();
 			else pending = setTimeout(show, wait);
 		}),
