@@ -254,6 +254,51 @@ describe('group chats', () => {
 });
 
 describe('adding members to a group', () => {
+	it('a member added as a rival epoch of the same number wins elsewhere still ends up in the group with the others', async () => {
+		const network = new MemoryNetwork();
+		const [a, b, c] = (await Promise.all([0, 1, 2].map(() => linkedAccount(network, 0, { connected: true })))).map(([device]) => device!) as [Session, Session, Session];
+		sessions.push(a, b, c);
+		await befriend(a, b);
+		await befriend(a, c);
+		await befriend(b, c);
+		const groupId = await a.shared.createGroup('Team', [b.trust.accountId], { membersAdd: true });
+		await until([a, b], () => b.shared.currentEpoch(groupId) === 1 && a.shared.peers(groupId) === 1 && b.shared.mayAdd(groupId));
+		// Of two devices that start the same epoch, the smaller id wins: the adder is the other one.
+		const [rival, adder] = a.keys.id < b.keys.id ? [a, b] : [b, a];
+		disconnect([rival]);
+		await adder.shared.addMembers(groupId, [c.trust.accountId]);
+		await until([c], () => c.shared.currentEpoch(groupId) === 2);
+		// Meanwhile, apart, the rival starts epoch 2 of its own (as after one of its devices was removed).
+		await rival.shared.rotate(groupId);
+		expect(rival.shared.currentEpoch(groupId)).toBe(2);
+		connect([rival]);
+
+		const all = [a, b, c];
+		await rival.chats.send(groupId, 'after the race');
+		await until(all, () => all.every((device) => texts(device, groupId).includes('after the race')), 20_000);
+		await c.chats.send(groupId, 'the new member is heard');
+		await until(all, () => all.every((device) => texts(device, groupId).includes('the new member is heard')), 20_000);
+		expect(new Set(all.map((device) => device.shared.currentEpoch(groupId))).size).toBe(1);
+
+		// An invitation again is taken only from a member the rules let add: a contact of C outside
+		// the group cannot move C to a secret of its own, for this epoch or a later one.
+		const [outsider] = (await linkedAccount(network, 0, { connected: true })) as [Session];
+		sessions.push(outsider);
+		const outsiderChat = await befriend(outsider, c);
+		const epoch = c.shared.currentEpoch(groupId);
+		const held = () => (c as unknown as { shared: { epochs(id: string): { epoch: number; secret: Uint8Array }[] } }).shared.epochs(groupId).map((known) => `${known.epoch}:${toBase64Url(known.secret)}`);
+		const before = held();
+		const invite = (outsider.shared as unknown as { invite(account: string, group: object, secret: Uint8Array, epoch: number): Promise<void> }).invite.bind(outsider.shared);
+		type Invitations = { stateRecords(chatId: string, kind: 'group'): { by: string; epoch: number }[] };
+		for (const at of [epoch, epoch + 1]) {
+			await invite(c.trust.accountId, { id: groupId, title: 'Team', members: [] }, new Uint8Array(32).fill(7), at);
+			await until([c], () => (c.shared as unknown as Invitations).stateRecords(outsiderChat, 'group').some((record) => record.by === outsider.trust.accountId && record.epoch === at));
+		}
+		await c.chats.send(groupId, 'still with the others');
+		await until(all, () => all.every((device) => texts(device, groupId).includes('still with the others')), 20_000);
+		expect(held()).toEqual(before);
+	});
+
 	it('lets the creator add, and members only when the creator allows; new members read on and write, and one who left is added back', async () => {
 		const network = new MemoryNetwork();
 		const [a, b, c, d] = (await Promise.all([0, 1, 2, 3].map(() => linkedAccount(network, 0, { connected: true })))).map(([device]) => device!) as [Session, Session, Session, Session];

@@ -153,6 +153,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	private readonly refusedTopics = new Set<string>();
 	/** The last box this device opened in each chat, with its secret. */
 	private readonly openedBoxes = new Map<string, { box: string; secret: Uint8Array }>();
+	/** Per group: the accounts this device added to it (invited again if the epoch they were given loses). */
+	private readonly invited = new Map<string, Set<string>>();
 	/** Each chat's member accounts, as worked out from the state document they came from. */
 	private readonly membersKnown = new Map<string, { doc: Y.Doc; members: string[] }>();
 	/** State documents whose members and leavers are watched, to forget what `membersKnown` holds of them. */
@@ -518,7 +520,10 @@ export class SharedChats extends Emitter<{ changed: void }> {
 				this.openedBoxes.set(chatId, { box: mine.box, secret });
 			}
 			const known = this.epochs(chatId).find((candidate) => candidate.epoch === epoch);
-			if (!known || toBase64Url(known.secret) !== toBase64Url(secret)) this.keep(chatId, epoch, secret);
+			if (!known || toBase64Url(known.secret) !== toBase64Url(secret)) {
+				this.keep(chatId, epoch, secret);
+				void this.inviteAgain(chatId, epoch, secret);
+			}
 			return;
 		}
 	}
@@ -653,8 +658,29 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			next = this.startEpoch(chatId);
 		});
 		const { epoch, secret } = next;
+		const invited = this.invited.get(chatId) ?? new Set<string>();
+		for (const accountId of added) invited.add(accountId);
+		this.invited.set(chatId, invited);
 		const others = this.members(chatId).filter((id) => id !== this.host.accountId);
 		for (const accountId of added) await this.invite(accountId, { id: chatId, title: chat.title, members: others }, secret, epoch);
+	}
+
+	/**
+	 * This device took another epoch of a group it added members to: a rival epoch of the same
+	 * number that won (another member started it at the same time), or a newer one. The members it
+	 * added may hold only the losing secret, and so sit alone in its room: they are invited again
+	 * with the secret the others use (their devices take it, ./joinGroups).
+	 */
+	private async inviteAgain(chatId: string, epoch: number, secret: Uint8Array): Promise<void> {
+		const invited = this.invited.get(chatId);
+		const chat = chatsMap(this.host.account).get(chatId);
+		if (!invited || !chat || chat.left) return;
+		const members = this.members(chatId);
+		const others = members.filter((id) => id !== this.host.accountId);
+		for (const accountId of invited) {
+			if (!members.includes(accountId)) continue;
+			await this.invite(accountId, { id: chatId, title: chat.title, members: others }, secret, epoch).catch(() => undefined);
+		}
 	}
 
 	/** Tells a contact's account of a group it is in, through their direct chat: the group's secret boxed to its devices. */
@@ -677,8 +703,14 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	private joinGroups(chatId: string): void {
 		for (const invitation of this.stateRecords(chatId, 'group')) {
 			const known = chatsMap(this.host.account).get(invitation.group);
-			// A group this account is in, or one it left and was not added back to since (an older invitation).
-			if (invitation.by === this.host.accountId || (known && (!known.left || invitation.epoch <= (known.leftEpoch ?? Infinity)))) continue;
+			if (invitation.by === this.host.accountId) continue;
+			// A group this account is in: an invitation again may bring the secret the others use.
+			if (known && !known.left) {
+				this.takeInvitedSecret(invitation);
+				continue;
+			}
+			// A group it left and was not added back to since (an older invitation).
+			if (known && invitation.epoch <= (known.leftEpoch ?? Infinity)) continue;
 			// Back into a group it left: only from a member the group's rules let add, as this device last knew them.
 			if (known && !(this.members(invitation.group).includes(invitation.by) && this.mayAddAs(invitation.group, invitation.by))) continue;
 			try {
@@ -692,6 +724,29 @@ export class SharedChats extends Emitter<{ changed: void }> {
 				// Not for this device (another device of this account takes it), or damaged.
 			}
 		}
+	}
+
+	/**
+	 * An invitation to a group this account is in, from a member the rules let add, for the epoch
+	 * this device is at or a later one: its secret is taken when it is not the one this device holds
+	 * for that epoch (this device was added as a rival epoch of the same number won, ./inviteAgain).
+	 * It gives a member no power it lacks: any member may start an epoch.
+	 */
+	private takeInvitedSecret(invitation: RecordsByKind['group']): void {
+		const group = invitation.group;
+		if (invitation.epoch < this.currentEpoch(group)) return;
+		if (!this.members(group).includes(invitation.by) || !this.mayAddAs(group, invitation.by)) return;
+		let secret: Uint8Array;
+		try {
+			const box = (JSON.parse(invitation.boxes) as Record<string, unknown>)[this.host.keys.id];
+			if (typeof box !== 'string') return;
+			secret = openSealed(this.host.keys.agreement, fromBase64Url(box), chatKeyAssociated(group, invitation.epoch, this.host.keys.id));
+		} catch {
+			return;
+		}
+		const held = this.epochs(group).find((known) => known.epoch === invitation.epoch);
+		if (held && toBase64Url(held.secret) === toBase64Url(secret)) return;
+		this.keep(group, invitation.epoch, secret);
 	}
 
 	/** Leaves a group: the others move to a new epoch without this account. */
@@ -801,9 +856,13 @@ export class SharedChats extends Emitter<{ changed: void }> {
 	checkUpdate(topic: string, update: Uint8Array, doc: Y.Doc): boolean {
 		const chatId = chatOfTopic(topic);
 		if (!chatId || !this.isShared(chatId)) return false;
-		const changes = foreignChanges(doc, update, parseStateTopic(topic) ? STATE_MAPS : MONTH_MAPS);
 		const members = new Set(this.members(chatId));
-		// Lists come first (STATE_MAPS): records of the same update may be signed by devices only they name.
+		// Lists of members come first: records of the same update may be signed by devices only they
+		// name. Then member records, then the lists of the accounts they add (a member who was away
+		// receives an addition and the new member's list together), then the rest.
+		const order = (change: { map: string; key: string }) =>
+			change.map === LISTS_MAP ? (members.has(change.key) ? 0 : 2) : change.map === MAP_OF.member ? 1 : 3;
+		const changes = foreignChanges(doc, update, parseStateTopic(topic) ? STATE_MAPS : MONTH_MAPS)?.sort((a, b) => order(a) - order(b));
 		const lists = new Map<string, DeviceList>();
 		// Accounts the update adds, counted together: many records at once may not pass 64 either.
 		const joining = new Set<string>();
@@ -811,7 +870,7 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			!!changes &&
 			changes.every(({ map, key, value, previous }) => {
 				if (map === LISTS_MAP) {
-					const list = this.memberList(key, value, previous, members);
+					const list = this.memberList(key, value, previous, joining.has(key) ? new Set([key]) : members);
 					if (list) lists.set(key, list);
 					return !!list;
 				}
