@@ -26,7 +26,7 @@ import * as idb from 'lib0/indexeddb';
 import * as Y from 'yjs';
 import { isQuotaError, StorageError, type StorageErrorHandler } from './errors';
 import { documentState } from './state';
-import { applyChanging, hasPending, type DocumentStore, type KeyValueStore, type StoredTopic } from './types';
+import { applyChanging, applyUnheard, hasPending, type DocumentStore, type KeyValueStore, type StoredTopic } from './types';
 
 export { StorageError } from './errors';
 
@@ -187,20 +187,8 @@ export class IndexedDbDocumentStore implements DocumentStore {
 	applyUpdate(topic: string, doc: Y.Doc, update: Uint8Array, origin: unknown): boolean {
 		const binding = this.bindings.get(topic);
 		if (binding?.doc !== doc) return applyChanging(doc, update, origin);
-		doc.off('update', binding.listener);
-		let changed = false;
-		let applied = false;
-		try {
-			changed = applyChanging(doc, update, origin, (value) => (changed = value));
-			applied = true;
-		} finally {
-			doc.on('update', binding.listener);
-			// Saved as it came; an update Yjs refused part of is not: the document's state is.
-			const saved = applied ? update : Y.encodeStateAsUpdate(doc);
-			if (changed && binding.loaded) this.saveLater(binding, saved);
-			else if (changed) binding.pending.push(saved);
-		}
-		return changed;
+		// Before the stored state is loaded, changes wait (see `bind`).
+		return applyUnheard(doc, update, origin, binding.listener, (saved) => (binding.loaded ? this.saveLater(binding, saved) : binding.pending.push(saved)));
 	}
 
 	async savedAsIs(topics: string[]): Promise<Map<string, Uint8Array[]>> {

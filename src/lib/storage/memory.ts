@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { documentState } from './state';
-import { applyChanging, hasPending, type DocumentStore, type KeyValueStore, type StoredTopic } from './types';
+import { applyChanging, applyUnheard, hasPending, type DocumentStore, type KeyValueStore, type StoredTopic } from './types';
 
 /** Survives a device "restart" in tests when the same instance is handed to the new device. */
 export class MemoryDocumentStore implements DocumentStore {
@@ -34,18 +34,7 @@ export class MemoryDocumentStore implements DocumentStore {
 	applyUpdate(topic: string, doc: Y.Doc, update: Uint8Array, origin: unknown): boolean {
 		const binding = this.bound.get(topic)?.find((bound) => bound.doc === doc);
 		if (!binding) return applyChanging(doc, update, origin);
-		doc.off('update', binding.listener);
-		let changed = false;
-		let applied = false;
-		try {
-			changed = applyChanging(doc, update, origin, (value) => (changed = value));
-			applied = true;
-		} finally {
-			doc.on('update', binding.listener);
-			// An update Yjs refused part of is not saved as it came: the document's state is.
-			if (changed) this.save(topic, applied ? update : Y.encodeStateAsUpdate(doc), doc);
-		}
-		return changed;
+		return applyUnheard(doc, update, origin, binding.listener, (saved) => this.save(topic, saved, doc));
 	}
 
 	private save(topic: string, update: Uint8Array, doc: Y.Doc): void {

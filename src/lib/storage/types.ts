@@ -81,6 +81,32 @@ export function applyChanging(doc: Y.Doc, update: Uint8Array, origin: unknown, o
 	return changed;
 }
 
+/**
+ * Applies a peer's update to a document a store keeps, with the store's own 'update' `listener` off
+ * (Yjs then encodes no update of its own, which the store would only save again), and hands `save`
+ * what to keep: the update as it came or, when Yjs refused part of it, the document's whole state.
+ * True when the document changed.
+ */
+export function applyUnheard(
+	doc: Y.Doc,
+	update: Uint8Array,
+	origin: unknown,
+	listener: (update: Uint8Array, origin: unknown) => void,
+	save: (saved: Uint8Array) => void
+): boolean {
+	doc.off('update', listener);
+	let changed = false;
+	let applied = false;
+	try {
+		changed = applyChanging(doc, update, origin, (value) => (changed = value));
+		applied = true;
+	} finally {
+		doc.on('update', listener);
+		if (changed) save(applied ? update : Y.encodeStateAsUpdate(doc));
+	}
+	return changed;
+}
+
 /** Whether Yjs holds changes of `doc` it could not integrate yet (their dependencies missing). */
 export function hasPending(doc: Y.Doc): boolean {
 	const store = doc.store as unknown as { pendingStructs: unknown; pendingDs: unknown };
