@@ -245,7 +245,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		trust.on('changed', () => this.trustChanged());
 		trust.on('shown', () => this.changed());
 		// A companion that left by itself may hear of its removal first: it still left by itself.
-		trust.on('logged-out', (reason) => void this.wipe(this.leaving ? 'self' : reason));
+		trust.on('logged-out', (reason) => void this.wipe(this.leaving ? 'self' : this.told(reason)));
 	}
 
 	/** The session as it was saved, or undefined when this device holds no account. */
@@ -257,7 +257,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		if (!trust) return undefined;
 		const session = new Session(platform, keys, trust);
 		await session.open();
-		if (trust.loggedOut) await session.wipe(trust.loggedOut);
+		if (trust.loggedOut) await session.wipe(session.told(trust.loggedOut));
 		else session.check();
 		return session;
 	}
@@ -742,6 +742,11 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 	}
 
 	/** Deletes every key and message this device holds; the screens then show why. */
+	/** What the user is told: taken off the list before any history came is a link that did not finish. */
+	private told(reason: LogoutReason): LogoutReason {
+		return reason === 'removed' && this.awaitingHistory ? 'link-unfinished' : reason;
+	}
+
 	private async wipe(reason: LogoutReason): Promise<void> {
 		if (this.wiped) return;
 		this.wiped = true;

@@ -11,7 +11,7 @@ import { MemoryKeyValueStore } from '../../src/lib/storage/memory';
 import { MemoryNetwork, type MemoryTransport } from '../../src/lib/transport/memory';
 import { SecureChannel, type SessionPolicy } from '../../src/lib/transport/peer-session';
 import type { MailboxEntry, PeerId } from '../../src/lib/transport/types';
-import { linkedAccount, memoryPlatform, texts, until } from '../helpers/devices';
+import { linkedAccount, linkThroughHandshake, memoryPlatform, texts, until } from '../helpers/devices';
 
 const open: Session[] = [];
 afterEach(async () => {
@@ -126,6 +126,22 @@ describe('peer sessions authenticate devices', () => {
 });
 
 describe('logging a device out', () => {
+	it('a device taken off the list before its first history came is told its link did not finish', async () => {
+		const network = new MemoryNetwork();
+		const [primary] = (await linkedAccount(network, 0, { connected: true })) as [Session];
+		open.push(primary);
+		const platform = memoryPlatform(network);
+		// As when the connection is lost after the primary handed the account over: the new device has
+		// the account, the primary never heard back and took it off again.
+		const phone = await Session.join(platform, await linkThroughHandshake(primary, platform.transport, (room) => network.transport(room), 'Phone'));
+		open.push(phone);
+		primary.removeDevice(phone.self.id);
+		const reason = new Promise((resolve) => phone.on('logged-out', resolve));
+		phone.connect();
+		expect(await reason).toBe('link-unfinished');
+		expect(phone.loggedOut).toBe('link-unfinished');
+	});
+
 	it('while it is online: it wipes itself at once, the others move to a new epoch and go on', async () => {
 		const network = new MemoryNetwork();
 		const sessions = await linkedAccount(network, 2, { connected: true });

@@ -48,7 +48,12 @@ export const HANDOVER_MS = 30 * DAY_MS;
 const MAX_HANDOVER_EPOCHS = 3;
 const MAX_SECURITY_EVENTS = 50;
 
-export type LogoutReason = 'removed' | 'primary-inactive' | 'self' | 'account-deleted';
+/**
+ * Why a device keeps nothing any more. 'link-unfinished' is the session's word for 'removed' while
+ * the device still waited for its first history: the primary took it off again because the link did
+ * not finish on its side (the connection was lost before the new device's last answer arrived).
+ */
+export type LogoutReason = 'removed' | 'primary-inactive' | 'self' | 'account-deleted' | 'link-unfinished';
 
 export type SecurityEventKind =
 	| 'unsigned-list'
