@@ -159,6 +159,17 @@ describe('contacts and chats with other accounts', () => {
 	}, 60_000);
 });
 
+/** `N` sessions, as a tuple. */
+type Sessions<N extends number, Made extends Session[] = []> = Made['length'] extends N ? Made : Sessions<N, [...Made, Session]>;
+
+/** `count` accounts of one device each, online; closed after the test. */
+async function accounts<N extends 1 | 2 | 3 | 4>(network: MemoryNetwork, count: N): Promise<Sessions<N>> {
+	const made: Session[] = [];
+	for (let i = 0; i < count; i++) made.push((await linkedAccount(network, 0, { connected: true }))[0]!);
+	sessions.push(...made);
+	return made as Sessions<N>;
+}
+
 type WithEngine = { engine: { open(topic: string): Promise<Y.Doc> } };
 const open = (session: Session, topic: string) => (session as unknown as WithEngine).engine.open(topic);
 
@@ -179,50 +190,44 @@ async function befriend(x: Session, y: Session): Promise<string> {
 describe('group chats', () => {
 	it('reaches every member, and after a member leaves, moves on without it', async () => {
 		const network = new MemoryNetwork();
-		const [a] = await linkedAccount(network, 0, { connected: true });
-		const [b] = await linkedAccount(network, 0, { connected: true });
-		const [c] = await linkedAccount(network, 0, { connected: true });
-		sessions.push(a!, b!, c!);
-		await befriend(a!, b!);
-		await befriend(a!, c!);
-		const groupId = await a!.shared.createGroup('Team', [b!.trust.accountId, c!.trust.accountId]);
-		const all = [a!, b!, c!];
+		const [a, b, c] = await accounts(network, 3);
+		await befriend(a, b);
+		await befriend(a, c);
+		const groupId = await a.shared.createGroup('Team', [b.trust.accountId, c.trust.accountId]);
+		const all = [a, b, c];
 		await until(all, () => all.every((device) => device.chats.chat(groupId)?.kind === 'group' && device.shared.currentEpoch(groupId) === 1));
 		for (const [index, device] of all.entries()) await device.chats.send(groupId, `hello from ${index}`);
 		await until(all, () => all.every((device) => texts(device, groupId).length === 3), 20_000);
 		// B and C never met as contacts, yet admit each other as members.
-		expect(b!.people.get(c!.trust.accountId)?.contact).toBe(false);
+		expect(b.people.get(c.trust.accountId)?.contact).toBe(false);
 
-		await c!.shared.leave(groupId);
-		await until([a!, b!], () => a!.shared.currentEpoch(groupId) === 2 && b!.shared.currentEpoch(groupId) === 2, 20_000);
+		await c.shared.leave(groupId);
+		await until([a, b], () => a.shared.currentEpoch(groupId) === 2 && b.shared.currentEpoch(groupId) === 2, 20_000);
 		// Both noticed the leave; one of them started the new epoch, the other took it.
-		expect(await makersOf(a!, groupId, 2)).toEqual(await makersOf(b!, groupId, 2));
-		expect(await makersOf(a!, groupId, 2)).toHaveLength(1);
-		await b!.chats.send(groupId, 'after C left');
-		await until([a!], () => texts(a!, groupId).includes('after C left'));
-		expect(texts(c!, groupId)).not.toContain('after C left');
-		expect(c!.shared.currentEpoch(groupId)).toBe(0);
+		expect(await makersOf(a, groupId, 2)).toEqual(await makersOf(b, groupId, 2));
+		expect(await makersOf(a, groupId, 2)).toHaveLength(1);
+		await b.chats.send(groupId, 'after C left');
+		await until([a], () => texts(a, groupId).includes('after C left'));
+		expect(texts(c, groupId)).not.toContain('after C left');
+		expect(c.shared.currentEpoch(groupId)).toBe(0);
 		// A 65th member is refused.
-		await expect(a!.shared.createGroup('Too many', Array.from({ length: 64 }, (_, index) => `account-${index}`))).rejects.toThrow(/too-many-members/);
+		await expect(a.shared.createGroup('Too many', Array.from({ length: 64 }, (_, index) => `account-${index}`))).rejects.toThrow(/too-many-members/);
 	}, 60_000);
 
 	it('checks what a member it never met wrote, relayed by another, against the list that member keeps in the chat', async () => {
 		const network = new MemoryNetwork();
-		const [a] = await linkedAccount(network, 0, { connected: true });
-		const [b] = await linkedAccount(network, 0, { connected: true });
-		const [c] = await linkedAccount(network, 0, { connected: true });
-		sessions.push(a!, b!, c!);
-		await befriend(a!, b!);
-		await befriend(a!, c!);
-		c!.disconnect();
-		const groupId = await a!.shared.createGroup('Never met', [b!.trust.accountId, c!.trust.accountId]);
-		await until([a!, b!], () => b!.shared.currentEpoch(groupId) === 1 && b!.shared.peers(groupId) === 1);
-		await b!.chats.send(groupId, 'from B');
-		await until([a!], () => texts(a!, groupId).includes('from B'));
-		b!.disconnect();
-		c!.connect();
-		await until([c!], () => texts(c!, groupId).includes('from B'), 20_000);
-		expect(c!.people.get(b!.trust.accountId)?.contact).toBe(false);
+		const [a, b, c] = await accounts(network, 3);
+		await befriend(a, b);
+		await befriend(a, c);
+		c.disconnect();
+		const groupId = await a.shared.createGroup('Never met', [b.trust.accountId, c.trust.accountId]);
+		await until([a, b], () => b.shared.currentEpoch(groupId) === 1 && b.shared.peers(groupId) === 1);
+		await b.chats.send(groupId, 'from B');
+		await until([a], () => texts(a, groupId).includes('from B'));
+		b.disconnect();
+		c.connect();
+		await until([c], () => texts(c, groupId).includes('from B'), 20_000);
+		expect(c.people.get(b.trust.accountId)?.contact).toBe(false);
 	}, 60_000);
 
 	it('in a group too large for a full mesh, reaches every member through the others, and a leave starts one new epoch', async () => {
@@ -256,8 +261,7 @@ describe('group chats', () => {
 describe('adding members to a group', () => {
 	it('a member added as a rival epoch of the same number wins elsewhere still ends up in the group with the others', async () => {
 		const network = new MemoryNetwork();
-		const [a, b, c] = (await Promise.all([0, 1, 2].map(() => linkedAccount(network, 0, { connected: true })))).map(([device]) => device!) as [Session, Session, Session];
-		sessions.push(a, b, c);
+		const [a, b, c] = await accounts(network, 3);
 		await befriend(a, b);
 		await befriend(a, c);
 		await befriend(b, c);
@@ -282,8 +286,7 @@ describe('adding members to a group', () => {
 
 		// An invitation again is taken only from a member the rules let add: a contact of C outside
 		// the group cannot move C to a secret of its own, for this epoch or a later one.
-		const [outsider] = (await linkedAccount(network, 0, { connected: true })) as [Session];
-		sessions.push(outsider);
+		const [outsider] = await accounts(network, 1);
 		const outsiderChat = await befriend(outsider, c);
 		const epoch = c.shared.currentEpoch(groupId);
 		const held = () => (c as unknown as { shared: { epochs(id: string): { epoch: number; secret: Uint8Array }[] } }).shared.epochs(groupId).map((known) => `${known.epoch}:${toBase64Url(known.secret)}`);
@@ -301,8 +304,7 @@ describe('adding members to a group', () => {
 
 	it('lets the creator add, and members only when the creator allows; new members read on and write, and one who left is added back', async () => {
 		const network = new MemoryNetwork();
-		const [a, b, c, d] = (await Promise.all([0, 1, 2, 3].map(() => linkedAccount(network, 0, { connected: true })))).map(([device]) => device!) as [Session, Session, Session, Session];
-		sessions.push(a, b, c, d);
+		const [a, b, c, d] = await accounts(network, 4);
 		await befriend(a, b);
 		await befriend(a, c);
 		await befriend(b, d);
@@ -378,31 +380,28 @@ describe('adding members to a group', () => {
 describe('verifying a contact by its scanned safety code', () => {
 	it('marks the contact verified on this side only when the scanned code is this pair\'s, and marks nothing otherwise', async () => {
 		const network = new MemoryNetwork();
-		const [a] = await linkedAccount(network, 0, { connected: true });
-		const [b] = await linkedAccount(network, 0, { connected: true });
-		const [c] = await linkedAccount(network, 0, { connected: true });
-		sessions.push(a!, b!, c!);
-		await befriend(a!, b!);
-		await befriend(a!, c!);
-		const [aId, bId, cId] = [a!.trust.accountId, b!.trust.accountId, c!.trust.accountId];
+		const [a, b, c] = await accounts(network, 3);
+		await befriend(a, b);
+		await befriend(a, c);
+		const [aId, bId, cId] = [a.trust.accountId, b.trust.accountId, c.trust.accountId];
 		/** What `device` shows as the QR for `other`, read back as the camera of the scanning side does. */
 		const shown = (device: Session, other: string) => readSafetyCode(writeSafetyCode(device.safetyCode(other)!));
 
 		// A scans, on her page for C, the code B shows for A: another pair's code.
-		expect(a!.confirmSafetyCode(cId, shown(b!, aId))).toBe(false);
-		expect(a!.people.get(cId)?.verified).toBe(false);
+		expect(a.confirmSafetyCode(cId, shown(b, aId))).toBe(false);
+		expect(a.people.get(cId)?.verified).toBe(false);
 		// C's code for A, scanned on B's page for A.
-		expect(b!.confirmSafetyCode(aId, shown(c!, aId))).toBe(false);
-		expect(b!.people.get(aId)?.verified).toBe(false);
+		expect(b.confirmSafetyCode(aId, shown(c, aId))).toBe(false);
+		expect(b.people.get(aId)?.verified).toBe(false);
 		// No code for an account this side does not know.
-		expect(b!.confirmSafetyCode(cId, shown(c!, aId))).toBe(false);
+		expect(b.confirmSafetyCode(cId, shown(c, aId))).toBe(false);
 
-		expect(a!.confirmSafetyCode(bId, shown(b!, aId))).toBe(true);
-		expect(a!.people.get(bId)?.verified).toBe(true);
+		expect(a.confirmSafetyCode(bId, shown(b, aId))).toBe(true);
+		expect(a.people.get(bId)?.verified).toBe(true);
 		// Verifying is A's judgement: B has not verified A.
-		expect(b!.people.get(aId)?.verified).toBe(false);
-		expect(b!.confirmSafetyCode(aId, shown(a!, bId))).toBe(true);
-		expect(b!.people.get(aId)?.verified).toBe(true);
+		expect(b.people.get(aId)?.verified).toBe(false);
+		expect(b.confirmSafetyCode(aId, shown(a, bId))).toBe(true);
+		expect(b.people.get(aId)?.verified).toBe(true);
 	}, 60_000);
 });
 

@@ -63,19 +63,24 @@ async function storeWith(topics: string[], write: (topic: string, doc: Y.Doc) =>
 	return store;
 }
 
+/** Another device's store holding copies of `topics` from `first`; `change` then changes `first` alone. */
+async function copyOf(first: MemoryDocumentStore, topics: string[], change?: (from: SyncEngine) => Promise<void>): Promise<MemoryDocumentStore> {
+	const second = new MemoryDocumentStore();
+	const from = new SyncEngine(first);
+	const to = new SyncEngine(second);
+	for (const topic of topics) Y.applyUpdate(await to.open(topic), Y.encodeStateAsUpdate(await from.open(topic)));
+	await change?.(from);
+	await Promise.all([from.close(), to.close()]);
+	return second;
+}
+
 const MONTHS = Array.from({ length: 12 }, (_, i) => `chat/c1/2026-${String(i + 1).padStart(2, '0')}`);
 
 describe('meeting a peer', () => {
 	it('opens no document when both hold the same, sends no step, and is synced at once', async () => {
 		const first = await storeWith(MONTHS);
-		const second = new MemoryDocumentStore();
 		// The second device holds copies of the same documents.
-		{
-			const from = new SyncEngine(first);
-			const to = new SyncEngine(second);
-			for (const topic of MONTHS) Y.applyUpdate(await to.open(topic), Y.encodeStateAsUpdate(await from.open(topic)));
-			await Promise.all([from.close(), to.close()]);
-		}
+		const second = await copyOf(first, MONTHS);
 		const a = await device(first);
 		const b = await device(second);
 		const [sideA, sideB] = connection();
@@ -91,16 +96,11 @@ describe('meeting a peer', () => {
 
 	it('asks only for the topics it lacks something of, a deletion alone included', async () => {
 		const first = await storeWith(MONTHS);
-		const second = new MemoryDocumentStore();
-		{
-			const from = new SyncEngine(first);
-			const to = new SyncEngine(second);
-			for (const topic of MONTHS) Y.applyUpdate(await to.open(topic), Y.encodeStateAsUpdate(await from.open(topic)));
+		const second = await copyOf(first, MONTHS, async (from) => {
 			// On the first device: a message more in March, and one deleted in May (no new struct).
 			(await from.open(MONTHS[2]!)).getMap('messages').set('new', { text: 'new in March' });
 			(await from.open(MONTHS[4]!)).getMap('messages').delete(`${MONTHS[4]}-m`);
-			await Promise.all([from.close(), to.close()]);
-		}
+		});
 		const a = await device(first);
 		const b = await device(second);
 		const [sideA, sideB] = connection();
@@ -205,13 +205,7 @@ describe('a live update that follows on one lost in flight', () => {
 	it('is refused by a device that checks updates, asked for again once, and arrives with what was lost', async () => {
 		const topic = MONTHS[0]!;
 		const first = await storeWith([topic]);
-		const second = new MemoryDocumentStore();
-		{
-			const from = new SyncEngine(first);
-			const to = new SyncEngine(second);
-			Y.applyUpdate(await to.open(topic), Y.encodeStateAsUpdate(await from.open(topic)));
-			await Promise.all([from.close(), to.close()]);
-		}
+		const second = await copyOf(first, [topic]);
 		const a = await device(first);
 		// As a device checks another account's updates: nothing that leaves anything pending.
 		const refusing = new SyncEngine(second, { knownTopics: () => [topic], acceptUpdate: (_topic, update, _from, doc) => foreignChanges(doc, update, ['messages']) !== undefined });
