@@ -7,9 +7,9 @@
  *
  *   invite  = "c1" ‖ base64url([format = 1][accountKey: 32][secret: 16][expiresAt: varuint ms][name: varstring ≤ 64])
  *   request = [format = 1][body: varbytes][deviceId: varstring][sig: 64]   sig = sign(B's device, "samen/v1/contact-request", body)
- *     body  = [introduction: varbytes][name: varstring ≤ 64][chatId: varstring ≤ 64][sentAt: varuint]
+ *     body  = [introduction: varbytes][name: varstring ≤ 64][chatId: varstring, base64url, 1–64][sentAt: varuint]
  *   answer  = [format = 1][body: varbytes][deviceId: varstring][sig: 64]   sig = sign(A's device, "samen/v1/contact-answer", body)
- *     body  = [introduction: varbytes][name: varstring ≤ 64][chatId: varstring ≤ 64][requesterKey: 32]
+ *     body  = [introduction: varbytes][name: varstring ≤ 64][chatId: varstring, base64url, 1–64][requesterKey: 32]
  *             [count: varuint ≤ 5]([deviceId: varstring][box: varbytes ≤ 200])*
  *     box   = sealTo(agreeKey, chatSecret, chatKeyAssociated(chatId, 1, deviceId))
  *
@@ -141,6 +141,9 @@ export interface ContactAnswer {
 	deviceId: string;
 }
 
+/** A chat id as both sides make them: base64url, 1 to 64 characters. */
+const isChatId = (value: string) => /^[A-Za-z0-9_-]{1,64}$/.test(value);
+
 function writeSigned(purpose: string, body: Uint8Array, device: { id: string; signSecret: Uint8Array }): Uint8Array {
 	const encoder = encoding.createEncoder();
 	encoding.writeUint8(encoder, FORMAT);
@@ -172,6 +175,7 @@ function readSigned(purpose: string, bytes: Uint8Array, signKeyOf: (deviceId: st
 }
 
 export function writeContactRequest(request: Omit<ContactRequest, 'deviceId'>, device: { id: string; signSecret: Uint8Array }): Uint8Array {
+	if (!isChatId(request.chatId) || request.introduction.length > MAX_INTRODUCTION_BYTES) throw new ContactError('malformed');
 	const encoder = encoding.createEncoder();
 	encoding.writeVarUint8Array(encoder, request.introduction);
 	encoding.writeVarString(encoder, request.name.slice(0, MAX_CONTACT_NAME_LENGTH));
@@ -199,7 +203,7 @@ export function readContactRequest(bytes: Uint8Array, signKeyOf: (deviceId: stri
 		const name = decoding.readVarString(decoder);
 		const chatId = decoding.readVarString(decoder);
 		const sentAt = decoding.readVarUint(decoder);
-		if (decoding.hasContent(decoder) || name.length > MAX_CONTACT_NAME_LENGTH || !/^[A-Za-z0-9_-]{1,64}$/.test(chatId)) throw new Error();
+		if (decoding.hasContent(decoder) || name.length > MAX_CONTACT_NAME_LENGTH || !isChatId(chatId)) throw new Error();
 		return { introduction, name, chatId, sentAt, deviceId };
 	} catch {
 		throw new ContactError('malformed');
@@ -207,7 +211,8 @@ export function readContactRequest(bytes: Uint8Array, signKeyOf: (deviceId: stri
 }
 
 export function writeContactAnswer(answer: Omit<ContactAnswer, 'deviceId'>, device: { id: string; signSecret: Uint8Array }): Uint8Array {
-	if (answer.boxes.length > MAX_DEVICES) throw new ContactError('malformed');
+	if (answer.boxes.length > MAX_DEVICES || !isChatId(answer.chatId) || answer.introduction.length > MAX_INTRODUCTION_BYTES || answer.requesterKey.length !== KEY_BYTES) throw new ContactError('malformed');
+	if (answer.boxes.some(({ deviceId, box }) => deviceId.length > MAX_CHAT_ID_LENGTH || box.length > MAX_BOX_BYTES)) throw new ContactError('malformed');
 	const encoder = encoding.createEncoder();
 	encoding.writeVarUint8Array(encoder, answer.introduction);
 	encoding.writeVarString(encoder, answer.name.slice(0, MAX_CONTACT_NAME_LENGTH));
@@ -230,7 +235,7 @@ export function readContactAnswer(bytes: Uint8Array, signKeyOf: (deviceId: strin
 		const chatId = decoding.readVarString(decoder);
 		const requesterKey = decoding.readUint8Array(decoder, KEY_BYTES).slice();
 		const count = decoding.readVarUint(decoder);
-		if (count > MAX_DEVICES || name.length > MAX_CONTACT_NAME_LENGTH || chatId.length > MAX_CHAT_ID_LENGTH) throw new Error();
+		if (count > MAX_DEVICES || name.length > MAX_CONTACT_NAME_LENGTH || !isChatId(chatId)) throw new Error();
 		const boxes: ContactAnswer['boxes'] = [];
 		for (let index = 0; index < count; index++) {
 			const id = decoding.readVarString(decoder);
