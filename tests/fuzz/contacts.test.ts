@@ -141,8 +141,8 @@ describe('fuzz: contact requests and answers', () => {
 			}]
 		];
 		for (const [name, read] of [['readContactRequest', readContactRequest], ['readContactAnswer', readContactAnswer]] as const) {
-			const report = fuzz({ suite: name, seed: random.seed, inputs: mixed(random, 3_000, generators), run: (input) => read(input, anyKey), allowed: [ContactError] });
-			expect(report.inputs).toBe(3_000);
+			const report = fuzz({ suite: name, seed: random.seed, inputs: mixed(random, 10_000, generators), run: (input) => read(input, anyKey), allowed: [ContactError] });
+			expect(report.inputs).toBe(10_000);
 			logReport(name, report);
 		}
 	});
