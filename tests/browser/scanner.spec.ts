@@ -166,6 +166,8 @@ test('offline, the scanner still reads: its WebAssembly comes from the service w
 	try {
 		const primary = await primaryOnLinkScreen(browser, baseURL!);
 		await expect.poll(() => primary.page.evaluate(async () => !!(await navigator.serviceWorker.ready).active)).toBe(true);
+		// The decoder this page loaded ahead is in: its response is not counted as the reloaded page's.
+		await expect.poll(() => primary.page.evaluate(() => performance.getEntriesByType('resource').some((entry) => entry.name.endsWith('.wasm')))).toBe(true);
 		await primary.context.setOffline(true);
 		const wasm: boolean[] = [];
 		primary.page.on('response', (response) => {
