@@ -13,10 +13,15 @@ import {
 	MAX_TEXT_LENGTH,
 	RECORD_PURPOSE,
 	RecordError,
+	readInvitationBox,
+	readInvitationMembers,
 	readRecord,
 	recordKey,
 	signRecord,
 	verifyRecord,
+	writeInvitationBoxes,
+	writeInvitationMembers,
+	type GroupRecord,
 	type RecordKind
 } from '../../src/lib/protocol/chat-records';
 
@@ -77,15 +82,36 @@ describe('chat records at and just past their limits', () => {
 	}
 
 	it('the largest real invitation fits: 64 members and a box for each of the 5 devices of the invited account', () => {
-		const members = JSON.stringify(Array.from({ length: MAX_MEMBERS }, () => toBase64Url(randomBytes(16))));
+		const accounts = Array.from({ length: MAX_MEMBERS }, () => toBase64Url(randomBytes(16)));
 		const boxes: Record<string, string> = {};
 		for (let i = 0; i < 5; i++) {
 			const to = generateDeviceKeys();
 			boxes[to.id] = toBase64Url(sealTo(to.agreement.publicKey, randomBytes(32), new TextEncoder().encode('associated')));
 		}
-		const fields = { chat: CHAT, group: id(22, 'g'), title: 't'.repeat(MAX_NAME_LENGTH), members, epoch: 1, boxes: JSON.stringify(boxes), by: ACCOUNT };
+		const fields = { chat: CHAT, group: id(22, 'g'), title: 't'.repeat(MAX_NAME_LENGTH), members: writeInvitationMembers(accounts), epoch: 1, boxes: writeInvitationBoxes(boxes), by: ACCOUNT };
 		const record = signRecord('group', fields, signer);
-		expect(readRecord('group', JSON.parse(JSON.stringify(record)), fields.group, CHAT)).toEqual(record);
+		const read = readRecord('group', JSON.parse(JSON.stringify(record)), fields.group, CHAT)!;
+		expect(read).toEqual(record);
+		expect(readInvitationMembers(read)).toEqual(accounts);
+		for (const [deviceId, box] of Object.entries(boxes)) expect(toBase64Url(readInvitationBox(read, deviceId)!)).toBe(box);
+		expect(readInvitationBox(read, generateDeviceKeys().id)).toBeUndefined();
+	});
+
+	it("an invitation's members and boxes: one member or a box too many is refused by the writer, and anything but their shape by the reader", () => {
+		expect(() => writeInvitationMembers(Array.from({ length: MAX_MEMBERS + 1 }, (_, i) => `account${i}`))).toThrow(RecordError);
+		expect(() => writeInvitationMembers([id(65)])).toThrow(RecordError);
+		expect(() => writeInvitationMembers([''])).toThrow(RecordError);
+		expect(() => writeInvitationBoxes({ device: 'b'.repeat(201) })).toThrow(RecordError);
+		expect(() => writeInvitationBoxes({ [id(65)]: 'box' })).toThrow(RecordError);
+
+		const invitation = (members: string, boxes: string) => ({ members, boxes }) as GroupRecord;
+		for (const members of ['', 'not json', '{}', '"a"', '[1]', '[""]', `["${id(65)}"]`, JSON.stringify(Array.from({ length: MAX_MEMBERS + 1 }, (_, i) => `a${i}`)), '[null]', '[["a"]]'])
+			expect(readInvitationMembers(invitation(members, '{}')), members.slice(0, 40)).toBeUndefined();
+		for (const boxes of ['', 'not json', '[]', 'null', '"device"', '{"device":1}', '{"device":null}', `{"device":"${'b'.repeat(201)}"}`, '{"device":"not base64url!"}', '{"other":"AAAA"}'])
+			expect(readInvitationBox(invitation('[]', boxes), 'device'), boxes.slice(0, 40)).toBeUndefined();
+		// Inherited names are not boxes.
+		expect(readInvitationBox(invitation('[]', '{}'), 'toString')).toBeUndefined();
+		expect(readInvitationBox(invitation('[]', '{}'), '__proto__')).toBeUndefined();
 	});
 
 	it('refuses the strange shapes a hostile writer could sign: a field more or less, the wrong type, numbers no clock makes', () => {

@@ -28,6 +28,8 @@ import {
 	MAX_MEMBERS,
 	MAX_NAME_LENGTH,
 	MONTH_MAPS,
+	readInvitationBox,
+	readInvitationMembers,
 	readListEntry,
 	readRecord,
 	recordKey,
@@ -35,6 +37,8 @@ import {
 	STATE_MAPS,
 	kindOfMap,
 	verifyRecord,
+	writeInvitationBoxes,
+	writeInvitationMembers,
 	type GroupRecord,
 	type KeyRecord,
 	type LeftRecord,
@@ -693,7 +697,7 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		const state = await this.host.engine.open(stateTopic(direct.id));
 		const record = signRecord(
 			'group',
-			{ chat: direct.id, group: group.id, title: group.title, members: JSON.stringify([this.host.accountId, ...group.members]), epoch, boxes: JSON.stringify(boxes), by: this.host.accountId },
+			{ chat: direct.id, group: group.id, title: group.title, members: writeInvitationMembers([this.host.accountId, ...group.members]), epoch, boxes: writeInvitationBoxes(boxes), by: this.host.accountId },
 			this.signer
 		);
 		state.getMap('groups').set(group.id, record);
@@ -713,16 +717,24 @@ export class SharedChats extends Emitter<{ changed: void }> {
 			if (known && invitation.epoch <= (known.leftEpoch ?? Infinity)) continue;
 			// Back into a group it left: only from a member the group's rules let add, as this device last knew them.
 			if (known && !(this.members(invitation.group).includes(invitation.by) && this.mayAddAs(invitation.group, invitation.by))) continue;
-			try {
-				const boxes = JSON.parse(invitation.boxes) as Record<string, string>;
-				const members = JSON.parse(invitation.members) as unknown;
-				const box = boxes[this.host.keys.id];
-				if (typeof box !== 'string' || !Array.isArray(members) || !members.every((member) => typeof member === 'string')) continue;
-				const secret = openSealed(this.host.keys.agreement, fromBase64Url(box), chatKeyAssociated(invitation.group, invitation.epoch, this.host.keys.id));
-				void this.add({ id: invitation.group, kind: 'group', title: invitation.title, members: members as string[], createdAt: this.host.clock() }, secret, invitation.epoch);
-			} catch {
-				// Not for this device (another device of this account takes it), or damaged.
-			}
+			const secret = this.openInvitation(invitation);
+			const members = readInvitationMembers(invitation);
+			if (!secret || !members) continue;
+			void this.add({ id: invitation.group, kind: 'group', title: invitation.title, members, createdAt: this.host.clock() }, secret, invitation.epoch);
+		}
+	}
+
+	/**
+	 * The group secret an invitation boxed to this device; undefined when it has no box for this
+	 * device (another device of this account takes its own) or the box does not open (damaged or forged).
+	 */
+	private openInvitation(invitation: RecordsByKind['group']): Uint8Array | undefined {
+		const box = readInvitationBox(invitation, this.host.keys.id);
+		if (!box) return undefined;
+		try {
+			return openSealed(this.host.keys.agreement, box, chatKeyAssociated(invitation.group, invitation.epoch, this.host.keys.id));
+		} catch {
+			return undefined;
 		}
 	}
 
@@ -736,14 +748,8 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		const group = invitation.group;
 		if (invitation.epoch < this.currentEpoch(group)) return;
 		if (!this.members(group).includes(invitation.by) || !this.mayAddAs(group, invitation.by)) return;
-		let secret: Uint8Array;
-		try {
-			const box = (JSON.parse(invitation.boxes) as Record<string, unknown>)[this.host.keys.id];
-			if (typeof box !== 'string') return;
-			secret = openSealed(this.host.keys.agreement, fromBase64Url(box), chatKeyAssociated(group, invitation.epoch, this.host.keys.id));
-		} catch {
-			return;
-		}
+		const secret = this.openInvitation(invitation);
+		if (!secret) return;
 		const held = this.epochs(group).find((known) => known.epoch === invitation.epoch);
 		if (held && toBase64Url(held.secret) === toBase64Url(secret)) return;
 		this.keep(group, invitation.epoch, secret);

@@ -27,7 +27,9 @@
  * Every record also has `author` (the signing device's id) and `sig` (base64url). Writing and
  * reading are the pair `signRecord` / `readRecord`: a reader takes a value from a peer's document
  * only through `readRecord`, which checks shape, limits and that the record belongs under its key;
- * the signature is checked by the caller, which knows the author's keys (`verifyRecord`).
+ * the signature is checked by the caller, which knows the author's keys (`verifyRecord`). The JSON
+ * inside an invitation is written and read by `writeInvitationMembers` / `readInvitationMembers`
+ * and `writeInvitationBoxes` / `readInvitationBox`.
  */
 import { fromBase64Url, sign, toBase64Url, verify } from '../crypto';
 import { MAX_DEVICE_LIST_BYTES } from './trust';
@@ -276,6 +278,41 @@ export function readRecord<K extends RecordKind>(kind: K, value: unknown, key: s
 	}
 	if (chatOf(kind, record) !== chat || recordKey(kind, record as Fields<K>) !== key) return undefined;
 	return record as unknown as RecordsByKind[K];
+}
+
+/** A group invitation's `members` field: the group's account ids as a JSON array. */
+export function writeInvitationMembers(members: readonly string[]): string {
+	if (members.length > MAX_MEMBERS || !members.every(isId)) throw new RecordError('members');
+	return JSON.stringify(members);
+}
+
+/** The account ids a group invitation lists; undefined when its `members` is not a JSON array of at most MAX_MEMBERS ids. */
+export function readInvitationMembers(record: GroupRecord): string[] | undefined {
+	let members: unknown;
+	try {
+		members = JSON.parse(record.members);
+	} catch {
+		return undefined;
+	}
+	return Array.isArray(members) && members.length <= MAX_MEMBERS && members.every(isId) ? members : undefined;
+}
+
+/** A group invitation's `boxes` field: device id → base64url box of the group's epoch secret, as a JSON object. */
+export function writeInvitationBoxes(boxes: Readonly<Record<string, string>>): string {
+	if (!Object.entries(boxes).every(([device, box]) => isId(device) && box.length <= MAX_BOX_LENGTH)) throw new RecordError('boxes');
+	return JSON.stringify(boxes);
+}
+
+/** The box a group invitation holds for `deviceId`, still sealed; undefined when it has none or its `boxes` is malformed. */
+export function readInvitationBox(record: GroupRecord, deviceId: string): Uint8Array | undefined {
+	try {
+		const boxes = JSON.parse(record.boxes) as unknown;
+		if (typeof boxes !== 'object' || boxes === null || Array.isArray(boxes) || !Object.hasOwn(boxes, deviceId)) return undefined;
+		const box = (boxes as Record<string, unknown>)[deviceId];
+		return typeof box === 'string' && box.length <= MAX_BOX_LENGTH ? fromBase64Url(box) : undefined;
+	} catch {
+		return undefined;
+	}
 }
 
 /** The signed device list in a `lists` value, not yet checked; undefined when the value cannot be one. */
