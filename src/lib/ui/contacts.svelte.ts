@@ -15,7 +15,7 @@ import type { MessageKey } from '../i18n/index.svelte';
 import { carriesInvite, ContactError, readInvite, readSafetyCode, writeSafetyCode, type ContactErrorCode } from '../protocol/contacts';
 import type { Session } from '../session';
 import { app, watched } from './app.svelte';
-import { prepareScanner, type ScannerErrorCode } from './scanner';
+import { prepareScanner } from './scanner';
 
 /** How often an open contact screen looks for requests and answers. */
 const LOOK_INTERVAL_MS = 5000;
@@ -75,7 +75,8 @@ export class AddContactFlow {
 	link = $state('');
 	qrSvg = $state('');
 	copied = $state(false);
-	private readonly camera = new CameraScan();
+	/** The camera, while it reads a code at the user's request (CameraScan.svelte draws it). */
+	readonly camera = new CameraScan();
 	pasted = $state('');
 	/** An invite link opened in the browser: the user is asked before anything is sent. */
 	offered = $state<{ name: string; text: string } | undefined>();
@@ -119,7 +120,7 @@ export class AddContactFlow {
 	use(text: string): void {
 		const session = watched();
 		if (!session) return;
-		this.stopScan();
+		this.camera.stop();
 		this.offered = undefined;
 		this.sent = undefined;
 		this.error = undefined;
@@ -145,18 +146,6 @@ export class AddContactFlow {
 		await this.camera.start(video, (text) => this.use(text));
 	}
 
-	/** Turns the camera off (Stop camera, Cancel, a code read, the screen closed). */
-	stopScan(): void {
-		this.camera.stop();
-	}
-
-	get scanning(): boolean {
-		return this.camera.scanning;
-	}
-
-	get cameraError(): ScannerErrorCode | undefined {
-		return this.camera.error;
-	}
 
 	async copy(): Promise<void> {
 		await navigator.clipboard.writeText(this.link);
@@ -175,7 +164,7 @@ export class AddContactFlow {
 	}
 
 	dispose(): void {
-		this.stopScan();
+		this.camera.stop();
 	}
 }
 
@@ -189,7 +178,8 @@ export type SafetyScanOutcome = 'match' | 'mismatch' | 'not-a-code';
 export class ContactModel {
 	qrSvg = $state('');
 	private qrOf = '';
-	private readonly camera = new CameraScan();
+	/** The camera, while it reads a code at the user's request (CameraScan.svelte draws it). */
+	readonly camera = new CameraScan();
 	/** The last scan's outcome, for the contact it was made on. */
 	private scanned = $state<{ accountId: string; outcome: SafetyScanOutcome } | undefined>();
 
@@ -208,18 +198,6 @@ export class ContactModel {
 		await this.camera.start(video, (text) => this.compare(accountId, text));
 	}
 
-	/** Turns the camera off (Stop camera, the screen closed). */
-	stopScan(): void {
-		this.camera.stop();
-	}
-
-	get scanning(): boolean {
-		return this.camera.scanning;
-	}
-
-	get cameraError(): ScannerErrorCode | undefined {
-		return this.camera.error;
-	}
 
 	/** The outcome of the last scan on this contact's page. */
 	get scanOutcome(): SafetyScanOutcome | undefined {
@@ -270,7 +248,7 @@ export class ContactModel {
 	}
 
 	dispose(): void {
-		this.stopScan();
+		this.camera.stop();
 	}
 }
 

@@ -14,7 +14,7 @@ import { carriesLinkPayload, LinkError, linkUrl, type LinkErrorCode } from '../p
 import { Session } from '../session';
 import { app, watched } from './app.svelte';
 import { thisDevice } from './device-info';
-import { prepareScanner, type ScannerErrorCode } from './scanner';
+import { prepareScanner } from './scanner';
 
 /** What the new device says for a failed link: it is the one to make a new code. */
 export function invitationErrorKey(error: LinkErrorCode): MessageKey {
@@ -104,12 +104,12 @@ export class InvitationFlow {
 export class ApprovalFlow {
 	/** Undefined while the user chooses how to read the code (camera or paste). */
 	state = $state<LinkState | undefined>();
-	private readonly camera = new CameraScan();
+	/** The camera, while it reads a code at the user's request (CameraScan.svelte draws it). */
+	readonly camera = new CameraScan();
 	pasted = $state('');
 	/** This page was opened from a link: explained, never used. */
 	openedLink = $state(false);
 	private approval?: LinkApproval;
-	/** Turns off the camera of the scan under way. */
 
 	/**
 	 * A link opened in the browser lands here with its payload in the fragment. Following a link
@@ -129,7 +129,7 @@ export class ApprovalFlow {
 	use(text: string): void {
 		const session = watched();
 		if (!session || !app.peerToPeer || (this.approval && !isFinished(this.approval.state))) return;
-		this.stopScan();
+		this.camera.stop();
 		this.openedLink = false;
 		const platform = browserPlatform();
 		try {
@@ -153,18 +153,6 @@ export class ApprovalFlow {
 		await this.camera.start(video, (text) => this.use(text));
 	}
 
-	/** Turns the camera off (Stop camera, Cancel, a code read, the screen closed). */
-	stopScan(): void {
-		this.camera.stop();
-	}
-
-	get scanning(): boolean {
-		return this.camera.scanning;
-	}
-
-	get cameraError(): ScannerErrorCode | undefined {
-		return this.camera.error;
-	}
 
 	confirm(): void {
 		this.approval?.confirm();
@@ -184,7 +172,7 @@ export class ApprovalFlow {
 	}
 
 	dispose(): void {
-		this.stopScan();
+		this.camera.stop();
 		this.decline();
 	}
 }
