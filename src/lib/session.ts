@@ -904,7 +904,7 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 			peers: new Set(this.engine.peers.map((peer) => peer.device)).size,
 			syncedPeers: new Set(this.syncedPeers.values()).size,
 			undelivered: !this.outbox.isEmpty,
-			history: this.syncedPeers.size > 0 ? undefined : this.engine.progress,
+			history: this.receivingHistory ? this.engine.progress : undefined,
 			historySynced:
 				this.syncedPeers.size > 0 ||
 				(!this.awaitingHistory &&
@@ -913,6 +913,11 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 					!this.catchingUp &&
 					this.caughtUpOnEarlierDays)
 		};
+	}
+
+	/** Whether history is arriving from a connected device: `connection.history` without the counting. */
+	get receivingHistory(): boolean {
+		return this.syncedPeers.size === 0 && this.engine.progress !== undefined;
 	}
 
 	get rejectedFrames(): number {

@@ -56,7 +56,7 @@ export function adopt(session: Session): void {
 		session.on('changed', () => {
 			// While history arrives the screens follow its progress less often: the device has the sync
 			// to do. Its end shows within a frame.
-			const syncing = session.connection.history !== undefined;
+			const syncing = session.receivingHistory;
 			if (pending !== undefined) {
 				if (!pendingWhileSyncing || syncing) return;
 				clearTimeout(pending);
