@@ -8,6 +8,7 @@
  *           [count: varuint ≤ 5] ( [signKey: 32][agreeKey: 32][role: u8][kind: u8][linkedAt: varuint][name: varstring] )*
  *           ( [epochBox: varbytes] )*                one per device, in the same order
  *           [formerCount: varuint ≤ 32] ( [deviceId: varstring][name: varstring] )*
+ *   names: 1 to 64 characters (a former device's: at most 64); device ids: 1 to 32 characters
  *   list  = [body: varbytes][signature: 64] = sign(accountSecret, "samen/v1/device-list", body)
  *   epochBox = sealTo(agreeKey, epochSecret, associated = "samen/v1/epoch-box" ‖ accountKey ‖ epoch ‖ deviceId)
  *   flags: bit 0 = the account was deleted (the list then holds the primary alone)
@@ -19,14 +20,18 @@
  * LEAVING: a companion logs itself out; the primary, on seeing this, takes it off the list.
  *   body  = [format = 1][accountKey: 32][deviceId: varstring]
  *   note  = [body: varbytes][signature: 64] = sign(deviceSecret, "samen/v1/leaving", body)   by the leaving device's own key
+ *   at most 160 bytes: an id of 32 ASCII characters fits, one of 32 wider characters does not
  *
  * INTRODUCTION: the first thing each side of a peer session sends, and again whenever it changes;
  * also kept in each epoch room's mailbox for devices that meet nobody.
  *   introduction = [format = 1][device list: varbytes][heartbeat: varbytes, empty when none]
  *
  * Readers check every length and count before allocating; a signature is checked before a body is
- * read. `readSignedDeviceList` returns the list only when it is signed by the key it names; the
- * caller decides whether that key is the account's and whether the version is newer.
+ * read. Writers refuse each field past its limit as the readers do, so that what a device writes
+ * every device reads; which devices a list may name (one primary, holding the account key; none
+ * twice) only the reader checks. `readSignedDeviceList` returns the list only when it is signed by
+ * the key it names; the caller decides whether that key is the account's and whether the version
+ * is newer.
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -36,10 +41,12 @@ const FORMAT = 1;
 export const MAX_DEVICES = 5;
 export const MAX_FORMER_DEVICES = 32;
 export const MAX_DEVICE_NAME_LENGTH = 64;
+export const MAX_DEVICE_ID_LENGTH = 32;
 const MAX_EPOCH_BOX_BYTES = 256;
 /**
  * A device list with every field at its largest (names of 64 characters of 3 UTF-8 bytes each, 32
- * former devices), rounded up: about 9.5 KiB. The reader refuses anything longer.
+ * former devices with ids of 32 such characters) is about 11.8 KiB; rounded up. The reader refuses
+ * anything longer, and the writer's limits keep it from writing anything longer.
  */
 export const MAX_DEVICE_LIST_BYTES = 16 * 1024;
 export const MAX_HEARTBEAT_BYTES = 128;
@@ -129,8 +136,21 @@ function checkTime(value: number): void {
 	if (!Number.isSafeInteger(value) || value < 0) throw new TrustFormatError('bad time');
 }
 
+function checkKey(key: Uint8Array): void {
+	if (key.length !== KEY_BYTES) throw new TrustFormatError('bad key');
+}
+
+function checkDeviceId(id: string): void {
+	if (id.length === 0 || id.length > MAX_DEVICE_ID_LENGTH) throw new TrustFormatError('bad device id');
+}
+
+function checkFormer(id: string, name: string): void {
+	if (id.length === 0 || id.length > MAX_DEVICE_ID_LENGTH || name.length > MAX_DEVICE_NAME_LENGTH) throw new TrustFormatError('bad former device');
+}
+
 /** [body: varbytes][signature: 64], where body = [format][accountKey][what `write` adds]. */
 function writeSigned(purpose: string, secret: Uint8Array, accountKey: Uint8Array, write: (body: encoding.Encoder) => void): Uint8Array {
+	checkKey(accountKey);
 	const body = encoding.createEncoder();
 	encoding.writeUint8(body, FORMAT);
 	encoding.writeUint8Array(body, accountKey);
@@ -178,6 +198,8 @@ export function writeDeviceList(list: DeviceList, accountSecret: Uint8Array): Ui
 	if (list.devices.length === 0 || list.devices.length > MAX_DEVICES) throw new TrustFormatError('bad device count');
 	if (list.epochBoxes.length !== list.devices.length) throw new TrustFormatError('one epoch box per device');
 	if (list.former.length > MAX_FORMER_DEVICES) throw new TrustFormatError('too many former devices');
+	if (list.deleted && list.devices.length !== 1) throw new TrustFormatError('a deleted account lists its primary alone');
+	for (const value of [list.version, list.epoch]) if (!Number.isSafeInteger(value) || value < 1) throw new TrustFormatError('bad version or epoch');
 	checkTime(list.issuedAt);
 	const signed = writeSigned(DEVICE_LIST_PURPOSE, accountSecret, list.accountKey, (body) => {
 		encoding.writeVarUint(body, list.version);
@@ -186,12 +208,17 @@ export function writeDeviceList(list: DeviceList, accountSecret: Uint8Array): Ui
 		encoding.writeUint8(body, list.deleted ? FLAG_DELETED : 0);
 		encoding.writeVarUint(body, list.devices.length);
 		for (const device of list.devices) {
+			const role = ROLES.indexOf(device.role);
+			const kind = KINDS.indexOf(device.kind);
+			if (role < 0 || kind < 0) throw new TrustFormatError('bad role or kind');
 			checkName(device.name);
 			checkTime(device.linkedAt);
+			checkKey(device.signKey);
+			checkKey(device.agreeKey);
 			encoding.writeUint8Array(body, device.signKey);
 			encoding.writeUint8Array(body, device.agreeKey);
-			encoding.writeUint8(body, ROLES.indexOf(device.role));
-			encoding.writeUint8(body, KINDS.indexOf(device.kind));
+			encoding.writeUint8(body, role);
+			encoding.writeUint8(body, kind);
 			encoding.writeVarUint(body, device.linkedAt);
 			encoding.writeVarString(body, device.name);
 		}
@@ -201,8 +228,9 @@ export function writeDeviceList(list: DeviceList, accountSecret: Uint8Array): Ui
 		}
 		encoding.writeVarUint(body, list.former.length);
 		for (const former of list.former) {
-			encoding.writeVarString(body, former.id.slice(0, 32));
-			encoding.writeVarString(body, former.name.slice(0, MAX_DEVICE_NAME_LENGTH));
+			checkFormer(former.id, former.name);
+			encoding.writeVarString(body, former.id);
+			encoding.writeVarString(body, former.name);
 		}
 	});
 	if (signed.length > MAX_DEVICE_LIST_BYTES) throw new TrustFormatError('device list too large');
@@ -247,7 +275,7 @@ function readDeviceListBody(decoder: decoding.Decoder, accountKey: Uint8Array): 
 	for (let i = 0; i < formerCount; i++) {
 		const id = decoding.readVarString(decoder);
 		const name = decoding.readVarString(decoder);
-		if (id.length === 0 || id.length > 32 || name.length > MAX_DEVICE_NAME_LENGTH) throw new TrustFormatError('bad former device');
+		checkFormer(id, name);
 		former.push({ id, name });
 	}
 	const primaries = devices.filter((device) => device.role === 'primary');
@@ -278,16 +306,19 @@ export interface LeavingNote {
 }
 
 export function writeLeavingNote(note: LeavingNote, deviceSecret: Uint8Array): Uint8Array {
-	if (note.deviceId.length === 0 || note.deviceId.length > 32) throw new TrustFormatError('bad device id');
-	return writeSigned(LEAVING_PURPOSE, deviceSecret, note.accountKey, (body) => encoding.writeVarString(body, note.deviceId));
+	checkDeviceId(note.deviceId);
+	const signed = writeSigned(LEAVING_PURPOSE, deviceSecret, note.accountKey, (body) => encoding.writeVarString(body, note.deviceId));
+	if (signed.length > MAX_LEAVING_NOTE_BYTES) throw new TrustFormatError('leaving note too large');
+	return signed;
 }
 
 /** A leaving note, if its signature verifies under `signKey` (the listed device's own key); throws TrustFormatError otherwise. */
 export function readLeavingNote(bytes: Uint8Array, signKey: Uint8Array): LeavingNote {
-	return readSigned(bytes, 'leaving note', MAX_LEAVING_NOTE_BYTES, LEAVING_PURPOSE, signKey, (decoder, accountKey) => ({
-		accountKey,
-		deviceId: decoding.readVarString(decoder)
-	}));
+	return readSigned(bytes, 'leaving note', MAX_LEAVING_NOTE_BYTES, LEAVING_PURPOSE, signKey, (decoder, accountKey) => {
+		const deviceId = decoding.readVarString(decoder);
+		checkDeviceId(deviceId);
+		return { accountKey, deviceId };
+	});
 }
 
 export interface Introduction {
