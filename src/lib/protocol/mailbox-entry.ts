@@ -19,8 +19,9 @@
  * device that was away finds the newest device list there (after a key rotation, in the former
  * epoch's room) and the newest heartbeat.
  *
- * Limits, checked on both sides: a sealed entry is at most `maxEntryBytes` (the server's item limit);
- * a group has at most MAX_PARTS parts; a reader holds at most MAX_PENDING_GROUPS incomplete groups.
+ * Limits, checked on both sides: a sealed entry is at most `maxEntryBytes` (the server's item limit,
+ * which must leave room for a part's header and one byte); a group has at most MAX_PARTS parts; a
+ * reader holds at most MAX_PENDING_GROUPS incomplete groups.
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -77,6 +78,8 @@ export function sealMailboxEntries(key: Uint8Array, room: string, content: Mailb
 	const roomForContent = maxEntryBytes - SEAL_OVERHEAD;
 	if (plain.length + PAD_PREFIX_BYTES <= roomForContent) return [seal(key, pad(plain, roomForContent), associated)];
 	const partBytes = roomForContent - PAD_PREFIX_BYTES - PART_HEADER_BYTES;
+	// A limit that leaves no byte for a part would cut the content into no parts at all.
+	if (partBytes < 1) throw new MailboxEntryError('the entry limit leaves no room for content');
 	const count = Math.ceil(plain.length / partBytes);
 	if (count > MAX_PARTS) throw new MailboxEntryError('too large for the mailbox');
 	const group = randomBytes(GROUP_BYTES);
