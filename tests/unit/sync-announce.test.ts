@@ -169,6 +169,31 @@ describe('a new device', () => {
 	});
 });
 
+describe('a stored state this device cannot announce', () => {
+	it('a state vector damaged in storage is announced as no state: the peer asks for the topic whole, and the sync ends with it', async () => {
+		const first = await storeWith(MONTHS);
+		const damaged = MONTHS[3]!;
+		// As storage could hand it back: a varuint that never ends, where the state vector was.
+		const summaries = first.summaries.bind(first);
+		first.summaries = async () => {
+			const stored = await summaries();
+			stored.set(damaged, { ...stored.get(damaged)!, stateVector: new Uint8Array([0xff, 0xff]) });
+			return stored;
+		};
+		const a = await device(first);
+		const b = await device(new MemoryDocumentStore());
+		const [sideA, sideB] = connection();
+		a.engine.attach(sideA, () => true);
+		b.engine.attach(sideB, () => true);
+		await b.synced;
+		const announced = sideA.sent.find((message) => message.type === MESSAGE_TOPICS);
+		const topic = announced?.type === MESSAGE_TOPICS ? announced.topics.find((candidate) => candidate.topic === damaged) : undefined;
+		expect(topic).toMatchObject({ topic: damaged, state: undefined });
+		for (const month of MONTHS) expect(b.engine.doc(month)!.getMap('messages').toJSON()).toEqual({ [`${month}-m`]: { text: month } });
+		await Promise.all([a.engine.close(), b.engine.close()]);
+	});
+});
+
 describe('a listed device that announces topics it invents', () => {
 	it(`makes this device open at most ${MAX_NEW_TOPICS_PER_PEER} documents it did not hold; the real ones still sync`, async () => {
 		const store = await storeWith([]);

@@ -13,7 +13,7 @@ import type { DocumentStore, StoredTopic } from '../storage/types';
 import type { VerifiedPeer } from '../transport/peer-session';
 import type { PeerId } from '../transport/types';
 import { Emitter } from '../util/emitter';
-import { MAX_STATE_VECTOR_BYTES, MESSAGE_TOPICS, readSyncMessage, writeSync, writeTopics, type AnnouncedTopic, type TopicToAnnounce } from './protocol';
+import { isAnnounceable, MESSAGE_TOPICS, readSyncMessage, writeSync, writeTopics, type AnnouncedTopic, type TopicToAnnounce } from './protocol';
 
 /** What the engine needs of a channel: verified peers and sealed messages. */
 export interface SyncChannel {
@@ -544,8 +544,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 			const weight = (doc ? this.options.weigh?.(verified, topic, doc) : weighStored(topic)) ?? 0;
 			// An excerpt's state is not the document's: the peer asks for it, whatever it holds.
 			const state = typeof share === 'object' ? undefined : this.stateOf(topic, stored);
-			const fits = state && state.stateVector.length <= MAX_STATE_VECTOR_BYTES;
-			announced.push({ topic, weight, state: fits ? state : undefined });
+			announced.push({ topic, weight, state: state && isAnnounceable(state) ? state : undefined });
 			progress.offered.add(topic);
 		}
 		attachment.channel.send(verified.peer, writeTopics(announced));

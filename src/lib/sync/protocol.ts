@@ -20,6 +20,11 @@
  * most MAX_WEIGHT): the receiver shows how far a history sync has come by the weights of the topics
  * answered so far. Topics go out in the order the sender wants them filled (newest first). Updates
  * are idempotent and commutative, so duplicated or reordered messages converge to the same state.
+ *
+ * Limits, checked on both sides: at most MAX_TOPICS topics; a topic is 1 to MAX_TOPIC_LENGTH UTF-16
+ * units of well-formed text (in SYNC too); a weight is at most MAX_WEIGHT (the writer clamps it); a
+ * state vector is 1 to MAX_STATE_VECTOR_BYTES bytes that decode whole, client ids and clocks below
+ * 2^53, and comes with a digest of DELETIONS_DIGEST_BYTES.
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -33,6 +38,8 @@ export const MAX_TOPICS = 100_000;
 export const MAX_WEIGHT = 10_000_000;
 /** The longest state vector an announcement may carry (a client takes 2 to 10 bytes). */
 export const MAX_STATE_VECTOR_BYTES = 16_384;
+/** A UTF-16 surrogate without its pair: UTF-8 cannot carry it, so the reader would get another topic. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** A document's state as announced: its state vector (decoded) and deletions digest. */
 export interface AnnouncedState {
@@ -71,9 +78,8 @@ export function writeTopics(topics: TopicToAnnounce[]): Uint8Array {
 	encoding.writeVarUint(encoder, MESSAGE_TOPICS);
 	encoding.writeVarUint(encoder, topics.length);
 	for (const { topic, weight, state } of topics) {
-		if (topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) throw new SyncProtocolError('bad topic name');
-		if (state && (state.stateVector.length === 0 || state.stateVector.length > MAX_STATE_VECTOR_BYTES)) throw new SyncProtocolError('state vector out of range');
-		if (state && state.deletions.length !== DELETIONS_DIGEST_BYTES) throw new SyncProtocolError('bad deletions digest');
+		checkTopic(topic);
+		if (state) checkState(state);
 		encoding.writeVarString(encoder, topic);
 		encoding.writeVarUint(encoder, Math.min(Math.max(0, Math.floor(weight)), MAX_WEIGHT));
 		encoding.writeVarUint8Array(encoder, state?.stateVector ?? new Uint8Array());
@@ -82,8 +88,29 @@ export function writeTopics(topics: TopicToAnnounce[]): Uint8Array {
 	return encoding.toUint8Array(encoder);
 }
 
+/**
+ * Whether `state` may be announced as it is (the reader would take it): the sender announces a
+ * topic whose stored state is too long or damaged without one, and the peer asks for it whole.
+ */
+export function isAnnounceable(state: NonNullable<TopicToAnnounce['state']>): boolean {
+	try {
+		checkState(state);
+		return true;
+	} catch (error) {
+		if (error instanceof SyncProtocolError) return false;
+		throw error;
+	}
+}
+
+function checkState(state: NonNullable<TopicToAnnounce['state']>): void {
+	if (state.stateVector.length === 0 || state.stateVector.length > MAX_STATE_VECTOR_BYTES) throw new SyncProtocolError('state vector out of range');
+	if (state.deletions.length !== DELETIONS_DIGEST_BYTES) throw new SyncProtocolError('bad deletions digest');
+	readStateVector(state.stateVector);
+}
+
 /** Wraps a y-protocols sync message, written by `write` into the encoder it is given. */
 export function writeSync(topic: string, write: (encoder: encoding.Encoder) => void): Uint8Array {
+	checkTopic(topic);
 	const encoder = encoding.createEncoder();
 	encoding.writeVarUint(encoder, MESSAGE_SYNC);
 	encoding.writeVarString(encoder, topic);
@@ -125,16 +152,36 @@ function readState(decoder: decoding.Decoder): AnnouncedState | undefined {
 	if (stateVector.length === 0 && deletions.length === 0) return undefined;
 	if (stateVector.length > MAX_STATE_VECTOR_BYTES) throw new SyncProtocolError('state vector out of range');
 	if (deletions.length !== DELETIONS_DIGEST_BYTES) throw new SyncProtocolError('bad deletions digest');
-	const inner = decoding.createDecoder(stateVector);
+	return { vector: readStateVector(stateVector), deletions: deletions.slice() };
+}
+
+/** A state vector, [count: varuint]([client: varuint][clock: varuint])*, decoded whole. */
+function readStateVector(stateVector: Uint8Array): Map<number, number> {
 	const vector = new Map<number, number>();
-	const clients = decoding.readVarUint(inner);
-	for (let i = 0; i < clients; i++) vector.set(decoding.readVarUint(inner), decoding.readVarUint(inner));
-	if (decoding.hasContent(inner)) throw new SyncProtocolError('trailing bytes in a state vector');
-	return { vector, deletions: deletions.slice() };
+	try {
+		const decoder = decoding.createDecoder(stateVector);
+		const clients = decoding.readVarUint(decoder);
+		for (let i = 0; i < clients; i++) vector.set(safeInteger(decoding.readVarUint(decoder)), safeInteger(decoding.readVarUint(decoder)));
+		if (decoding.hasContent(decoder)) throw new SyncProtocolError('trailing bytes in a state vector');
+	} catch (error) {
+		if (error instanceof SyncProtocolError) throw error;
+		throw new SyncProtocolError(`malformed state vector: ${(error as Error).message}`);
+	}
+	return vector;
+}
+
+/** lib0's readVarUint checks the range only before a varuint's last byte, which can carry it past 2^53 − 1. */
+function safeInteger(value: number): number {
+	if (!Number.isSafeInteger(value)) throw new SyncProtocolError('a client id or clock past 2^53 - 1');
+	return value;
+}
+
+function checkTopic(topic: string): void {
+	if (topic.length === 0 || topic.length > MAX_TOPIC_LENGTH || LONE_SURROGATE.test(topic)) throw new SyncProtocolError('bad topic name');
 }
 
 function readTopic(decoder: decoding.Decoder): string {
 	const topic = decoding.readVarString(decoder);
-	if (topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) throw new SyncProtocolError('bad topic name');
+	checkTopic(topic);
 	return topic;
 }
