@@ -13,7 +13,9 @@
  * pad() is ./padding.ts: the sealed part has one of a few sizes (256 B, 1, 4, 16 KiB, then multiples of 16 KiB).
  *
  * Limits, checked on both sides: a handshake message is at most MAX_HANDSHAKE_BYTES; a DATA frame
- * has at least its counter and a tag; a counter is below 2^64 − 1 (reserved by Noise).
+ * has at least its counter and a tag; a counter is at most MAX_COUNTER (2^64 − 1 is reserved by
+ * Noise). A kind is one byte; the writer seals any, so that tests can play a peer that sends others,
+ * and the reader takes only the two above.
  */
 import { decryptAt, encryptAt } from '../crypto/noise';
 import { concatBytes, TAG_BYTES } from '../crypto';
@@ -24,6 +26,8 @@ export const FRAME_DATA = 2;
 export const KIND_INTRODUCTION = 1;
 export const KIND_APPLICATION = 2;
 export const MAX_HANDSHAKE_BYTES = 1024;
+/** The last counter a DATA frame may carry: 2^64 − 1 is reserved by Noise. */
+export const MAX_COUNTER = 2n ** 64n - 2n;
 const COUNTER_BYTES = 8;
 const DATA_AD = new Uint8Array([FRAME_DATA]);
 
@@ -43,6 +47,9 @@ export function writeHandshakeFrame(message: Uint8Array): Uint8Array {
 
 /** Seals `[kind][body]` under the sender's transport key at `counter`. */
 export function writeDataFrame(key: Uint8Array, counter: bigint, kind: number, body: Uint8Array): Uint8Array {
+	// Checked here: DataView would wrap a counter out of range, and Uint8Array a kind (0x102 would be sealed as 0x02).
+	if (counter < 0n || counter > MAX_COUNTER) throw new SessionFrameError('counter out of range');
+	if (!Number.isInteger(kind) || kind < 0 || kind > 0xff) throw new SessionFrameError('a kind is one byte');
 	const header = new Uint8Array(1 + COUNTER_BYTES);
 	header[0] = FRAME_DATA;
 	new DataView(header.buffer).setBigUint64(1, counter);
@@ -58,6 +65,7 @@ export function readSessionFrame(data: Uint8Array): SessionFrame {
 	if (data[0] === FRAME_DATA) {
 		if (data.length < 1 + COUNTER_BYTES + TAG_BYTES) throw new SessionFrameError('short data frame');
 		const counter = new DataView(data.buffer, data.byteOffset + 1, COUNTER_BYTES).getBigUint64(0);
+		if (counter > MAX_COUNTER) throw new SessionFrameError('counter out of range');
 		return { type: FRAME_DATA, counter, sealed: data.subarray(1 + COUNTER_BYTES) };
 	}
 	throw new SessionFrameError(`unknown frame type ${data[0]}`);
