@@ -56,7 +56,9 @@
  * TAKE_IDS_PER_FRAME ids a frame, each signed.
  *
  * Frames the server will not take close the socket with a code and a reason (CLOSE_CODES); the
- * client reconnects with backoff. A server going down for a restart closes with 1012.
+ * client reconnects with backoff. A server going down for a restart closes with 1012. So that no
+ * honest client is closed, writeClientFrame refuses what parseClientFrame would; frame limits count
+ * bytes of UTF-8, as the WebSocket carries them.
  *
  * The newcomer of a room starts the WebRTC offer to each peer it finds there, so two peers never
  * offer to each other at once.
@@ -275,22 +277,45 @@ function isSignalData(value: unknown): value is SignalData {
 /** The largest frame a client writes: the server's default limit (MAX_FRAME_BYTES). */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 
-/** A client frame's text; throws SignalingFrameError('too-large') past what a server takes by default. */
+/**
+ * A client frame's text. Throws SignalingFrameError('malformed') for a frame parseClientFrame refuses
+ * (the server would close the socket), and ('too-large') past what a server takes by default.
+ */
 export function writeClientFrame(frame: ClientFrame): string {
+	readClientFrame(frame as unknown as Record<string, unknown>);
 	const text = JSON.stringify(frame);
-	if (text.length > MAX_CLIENT_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
+	if (utf8Length(text, MAX_CLIENT_FRAME_BYTES) > MAX_CLIENT_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
 	return text;
 }
 
 /** A server frame's text; throws SignalingFrameError('too-large') past what a client parses. */
 export function writeServerFrame(frame: ServerFrame): string {
 	const text = JSON.stringify(frame);
-	if (text.length > MAX_SIGNALING_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
+	if (utf8Length(text, MAX_SIGNALING_FRAME_BYTES) > MAX_SIGNALING_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
 	return text;
 }
 
+/**
+ * The bytes `text` takes as UTF-8, as a WebSocket carries it and the server's limit counts it; the
+ * count stops once past `limit`. A lone surrogate counts 3, as the U+FFFD that replaces it.
+ */
+function utf8Length(text: string, limit: number): number {
+	if (text.length > limit) return text.length;
+	let bytes = 0;
+	for (let i = 0; i < text.length && bytes <= limit; i++) {
+		const unit = text.charCodeAt(i);
+		if (unit < 0x80) bytes += 1;
+		else if (unit < 0x800) bytes += 2;
+		else if (unit >= 0xd800 && unit < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+			bytes += 4;
+			i++;
+		} else bytes += 3;
+	}
+	return bytes;
+}
+
 function parseObject(text: string): Record<string, unknown> {
-	if (text.length > MAX_SIGNALING_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
+	if (utf8Length(text, MAX_SIGNALING_FRAME_BYTES) > MAX_SIGNALING_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
 	let value: unknown;
 	try {
 		value = JSON.parse(text);
@@ -311,7 +336,11 @@ function signature(sig: unknown): { sig?: string } {
 }
 
 export function parseClientFrame(text: string): ClientFrame {
-	const frame = parseObject(text);
+	return readClientFrame(parseObject(text));
+}
+
+/** The frame a server takes from `frame`; throws SignalingFrameError('malformed') for anything else. */
+function readClientFrame(frame: Record<string, unknown>): ClientFrame {
 	if (!isRoomId(frame.room)) throw new SignalingFrameError('malformed', 'bad room id');
 	switch (frame.type) {
 		case 'join':
