@@ -5,7 +5,7 @@ import { stateTopic } from '../../src/lib/chats/shared-chats';
 import { RULES_KEY, signRecord } from '../../src/lib/protocol/chat-records';
 import { ContactError, readInvite, readSafetyCode, writeInvite, writeSafetyCode } from '../../src/lib/protocol/contacts';
 import { toBase64Url } from '../../src/lib/crypto';
-import type { Session } from '../../src/lib/session';
+import { Session, type Platform } from '../../src/lib/session';
 import { FULL_MESH_PEERS, linkBound } from '../../src/lib/transport/link-plan';
 import { MemoryNetwork } from '../../src/lib/transport/memory';
 import { linkedAccount, until } from '../helpers/devices';
@@ -374,6 +374,37 @@ describe('adding members to a group', () => {
 
 		// Never past 64 members, counted with those already in.
 		await expect(a.shared.addMembers(groupId, Array.from({ length: 61 }, (_, index) => `account-${index}`))).rejects.toThrow(/too-many-members/);
+	}, 120_000);
+
+	it('an invitation back into a group, saved just before the app closed, is taken when the app starts again', async () => {
+		const network = new MemoryNetwork();
+		const [a, b, c] = await accounts(network, 3);
+		// The direct chat comes before the group in C's chat list: the app looks at it first on start.
+		const direct = await befriend(a, c);
+		await befriend(a, b);
+		const groupId = await a.shared.createGroup('Team', [b.trust.accountId, c.trust.accountId]);
+		const abc = [a, b, c];
+		await until(abc, () => abc.every((device) => device.shared.currentEpoch(groupId) === 1 && device.shared.members(groupId).length === 3), 20_000);
+		await c.shared.leave(groupId);
+		await until([a, b], () => [a, b].every((device) => !device.shared.members(groupId).includes(c.trust.accountId)), 20_000);
+
+		// C's app closes; A adds C back. The invitation reached C's device and was saved, but the app
+		// closed before it was acted on.
+		const platform = (c as unknown as { platform: Platform }).platform;
+		await c.close();
+		await a.shared.addMembers(groupId, [c.trust.accountId]);
+		const saved = new Y.Doc({ gc: false });
+		await platform.documents.bind(stateTopic(direct), saved);
+		Y.applyUpdate(saved, Y.encodeStateAsUpdate(await open(a, stateTopic(direct))));
+		await platform.documents.flush();
+		saved.destroy();
+
+		const again = (await Session.restore(platform))!;
+		sessions.push(again);
+		again.connect();
+		await until([again], () => again.chats.chat(groupId)?.left !== true && again.shared.members(groupId).includes(c.trust.accountId), 20_000);
+		await a.chats.send(groupId, 'welcome back C');
+		await until([again], () => texts(again, groupId).includes('welcome back C'), 20_000);
 	}, 120_000);
 });
 

@@ -708,6 +708,16 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		for (const invitation of this.stateRecords(chatId, 'group')) {
 			const known = chatsMap(this.host.account).get(invitation.group);
 			if (invitation.by === this.host.accountId) continue;
+			// Who may invite into a group this account knows is read from the group's state: when that is
+			// not open yet (the app is starting, and came to this chat first), it is opened and the
+			// invitations looked at again.
+			if (known && !this.state(invitation.group)) {
+				void this.host.engine.open(stateTopic(invitation.group)).then(
+					() => this.state(invitation.group) && this.joinGroups(chatId),
+					() => undefined
+				);
+				continue;
+			}
 			// A group this account is in: an invitation again may bring the secret the others use.
 			if (known && !known.left) {
 				this.takeInvitedSecret(invitation);
