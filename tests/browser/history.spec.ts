@@ -5,12 +5,38 @@ import { readWholeChat } from './reading';
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
 
+/** How long each data-channel message takes to reach the phone after the one before it. */
+const SLOW_LINK_MS = 250;
+
+/** Runs in the page before the app: every data-channel message is handed on `ms` after the one before it, in order. */
+function slowDataChannels(ms: number): void {
+	const onmessage = Object.getOwnPropertyDescriptor(RTCDataChannel.prototype, 'onmessage')!;
+	let next = 0;
+	Object.defineProperty(RTCDataChannel.prototype, 'onmessage', {
+		configurable: true,
+		get(this: RTCDataChannel) {
+			return onmessage.get!.call(this);
+		},
+		set(this: RTCDataChannel, handler: ((event: MessageEvent) => void) | null) {
+			if (!handler) return onmessage.set!.call(this, handler);
+			onmessage.set!.call(this, (event: MessageEvent) => {
+				next = Math.max(performance.now(), next) + ms;
+				setTimeout(() => handler.call(this, event), next - performance.now());
+			});
+		}
+	});
+}
+
 test('a device linked to an account with two years of history shows exactly the last year, saying how far it has come', async ({ baseURL }) => {
 	test.setTimeout(180_000);
 	const browser = await launch();
 	try {
 		const laptop = await openDevice(browser, baseURL!, { clock: true });
 		const phone = await openDevice(browser, baseURL!);
+		// A slow link to the phone: the history's announcement and its answers arrive a while apart, so the
+		// progress between them is on screen for several redraws however fast the machine is.
+		await phone.context.addInitScript(slowDataChannels, SLOW_LINK_MS);
+		await phone.page.reload();
 		await createAccount(laptop.page, 'Ada', 'Laptop');
 		await openSelfChat(laptop.page);
 		// Two messages a month for two years, written on the laptop at those times.
@@ -40,11 +66,8 @@ test('a device linked to an account with two years of history shows exactly the 
 				if (text && seen.at(-1) !== text) seen.push(text);
 			}).observe(document.body, { childList: true, subtree: true, characterData: true });
 		});
-		const cdp = await phone.context.newCDPSession(phone.page);
-		await cdp.send('Emulation.setCPUThrottlingRate', { rate: 6 });
 		await approveByPaste(laptop.page, phone.page, await showLinkCode(phone.page, 'Phone'));
 		await expect(phone.page.getByTestId('sync')).toHaveText('History synced', { timeout: 60_000 });
-		await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
 
 		const statuses = await phone.page.evaluate(() => (window as unknown as { statusSeen: string[] }).statusSeen);
 		expect(statuses.some((status) => /^Syncing history: \d+ of \d+ messages$/.test(status)), statuses.join(' | ')).toBe(true);
