@@ -74,6 +74,17 @@ async function copyOf(first: MemoryDocumentStore, topics: string[], change?: (fr
 	return second;
 }
 
+/** A new device, holding nothing, meets the device of `first`; resolves once it is synced with it. */
+async function newDeviceMeets(first: MemoryDocumentStore): Promise<{ a: Awaited<ReturnType<typeof device>>; b: Awaited<ReturnType<typeof device>>; sideA: Side }> {
+	const a = await device(first);
+	const b = await device(new MemoryDocumentStore());
+	const [sideA, sideB] = connection();
+	a.engine.attach(sideA, () => true);
+	b.engine.attach(sideB, () => true);
+	await b.synced;
+	return { a, b, sideA };
+}
+
 const MONTHS = Array.from({ length: 12 }, (_, i) => `chat/c1/2026-${String(i + 1).padStart(2, '0')}`);
 
 describe('meeting a peer', () => {
@@ -158,12 +169,7 @@ describe('a new device', () => {
 			doc.getMap('messages').set(`${topic}-1`, { text: `${topic} one` });
 			doc.getMap('messages').set(`${topic}-2`, { text: `${topic} two` });
 		});
-		const a = await device(first);
-		const b = await device(new MemoryDocumentStore());
-		const [sideA, sideB] = connection();
-		a.engine.attach(sideA, () => true);
-		b.engine.attach(sideB, () => true);
-		await b.synced;
+		const { a, b } = await newDeviceMeets(first);
 		expect(a.engine.topics).toEqual([]);
 		for (const topic of MONTHS) expect(b.engine.doc(topic)!.getMap('messages').toJSON()).toEqual({ [`${topic}-1`]: { text: `${topic} one` }, [`${topic}-2`]: { text: `${topic} two` } });
 	});
@@ -180,12 +186,7 @@ describe('a stored state this device cannot announce', () => {
 			stored.set(damaged, { ...stored.get(damaged)!, stateVector: new Uint8Array([0xff, 0xff]) });
 			return stored;
 		};
-		const a = await device(first);
-		const b = await device(new MemoryDocumentStore());
-		const [sideA, sideB] = connection();
-		a.engine.attach(sideA, () => true);
-		b.engine.attach(sideB, () => true);
-		await b.synced;
+		const { a, b, sideA } = await newDeviceMeets(first);
 		const announced = sideA.sent.find((message) => message.type === MESSAGE_TOPICS);
 		const topic = announced?.type === MESSAGE_TOPICS ? announced.topics.find((candidate) => candidate.topic === damaged) : undefined;
 		expect(topic).toMatchObject({ topic: damaged, state: undefined });
