@@ -284,38 +284,28 @@ export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 export function writeClientFrame(frame: ClientFrame): string {
 	readClientFrame(frame as unknown as Record<string, unknown>);
 	const text = JSON.stringify(frame);
-	if (utf8Length(text, MAX_CLIENT_FRAME_BYTES) > MAX_CLIENT_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
+	if (overLimit(text, MAX_CLIENT_FRAME_BYTES)) throw new SignalingFrameError('too-large', 'frame too large');
 	return text;
 }
 
 /** A server frame's text; throws SignalingFrameError('too-large') past what a client parses. */
 export function writeServerFrame(frame: ServerFrame): string {
 	const text = JSON.stringify(frame);
-	if (utf8Length(text, MAX_SIGNALING_FRAME_BYTES) > MAX_SIGNALING_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
+	if (overLimit(text, MAX_SIGNALING_FRAME_BYTES)) throw new SignalingFrameError('too-large', 'frame too large');
 	return text;
 }
 
 /**
- * The bytes `text` takes as UTF-8, as a WebSocket carries it and the server's limit counts it; the
- * count stops once past `limit`. A lone surrogate counts 3, as the U+FFFD that replaces it.
+ * Whether `text` takes more than `limit` bytes as UTF-8, as a WebSocket carries it and the server's
+ * limit counts it. A UTF-16 unit takes 1 to 3 bytes (a lone surrogate 3, as the U+FFFD that
+ * replaces it), so only text between a third of the limit and the limit is encoded to tell.
  */
-function utf8Length(text: string, limit: number): number {
-	if (text.length > limit) return text.length;
-	let bytes = 0;
-	for (let i = 0; i < text.length && bytes <= limit; i++) {
-		const unit = text.charCodeAt(i);
-		if (unit < 0x80) bytes += 1;
-		else if (unit < 0x800) bytes += 2;
-		else if (unit >= 0xd800 && unit < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-			bytes += 4;
-			i++;
-		} else bytes += 3;
-	}
-	return bytes;
+function overLimit(text: string, limit: number): boolean {
+	return text.length > limit || (text.length * 3 > limit && new TextEncoder().encode(text).byteLength > limit);
 }
 
 function parseObject(text: string): Record<string, unknown> {
-	if (utf8Length(text, MAX_SIGNALING_FRAME_BYTES) > MAX_SIGNALING_FRAME_BYTES) throw new SignalingFrameError('too-large', 'frame too large');
+	if (overLimit(text, MAX_SIGNALING_FRAME_BYTES)) throw new SignalingFrameError('too-large', 'frame too large');
 	let value: unknown;
 	try {
 		value = JSON.parse(text);
