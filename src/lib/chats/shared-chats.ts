@@ -17,7 +17,7 @@
  */
 import * as Y from 'yjs';
 import { chatKeysMap, chatsMap, monthsMap, type ChatKeys, type ChatRecord } from '../account/document';
-import { concatBytes, fromBase64Url, KEY_BYTES, openSealed, randomBytes, sealTo, toBase64Url } from '../crypto';
+import { concatBytes, constantTimeEqual, fromBase64Url, KEY_BYTES, openSealed, randomBytes, sealTo, toBase64Url } from '../crypto';
 import type { DeviceKeys } from '../identity/device-keys';
 import { epochKeys, roomKeys, type RoomKeys } from '../identity/epochs';
 import { Outbox } from '../mailbox/outbox';
@@ -524,7 +524,7 @@ export class SharedChats extends Emitter<{ changed: void }> {
 				this.openedBoxes.set(chatId, { box: mine.box, secret });
 			}
 			const known = this.epochs(chatId).find((candidate) => candidate.epoch === epoch);
-			if (!known || toBase64Url(known.secret) !== toBase64Url(secret)) {
+			if (!known || !constantTimeEqual(known.secret, secret)) {
 				this.keep(chatId, epoch, secret);
 				void this.inviteAgain(chatId, epoch, secret);
 			}
@@ -761,7 +761,7 @@ export class SharedChats extends Emitter<{ changed: void }> {
 		const secret = this.openInvitation(invitation);
 		if (!secret) return;
 		const held = this.epochs(group).find((known) => known.epoch === invitation.epoch);
-		if (held && toBase64Url(held.secret) === toBase64Url(secret)) return;
+		if (held && constantTimeEqual(held.secret, secret)) return;
 		this.keep(group, invitation.epoch, secret);
 	}
 
