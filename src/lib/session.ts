@@ -741,12 +741,12 @@ export class Session extends Emitter<SessionEvents> implements LinkAuthority {
 		await this.outbox.flushed();
 	}
 
-	/** Deletes every key and message this device holds; the screens then show why. */
 	/** What the user is told: taken off the list before any history came is a link that did not finish. */
 	private told(reason: LogoutReason): LogoutReason {
 		return reason === 'removed' && this.awaitingHistory ? 'link-unfinished' : reason;
 	}
 
+	/** Deletes every key and message this device holds; the screens then show why. */
 	private async wipe(reason: LogoutReason): Promise<void> {
 		if (this.wiped) return;
 		this.wiped = true;
