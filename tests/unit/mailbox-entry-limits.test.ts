@@ -9,6 +9,7 @@
  */
 import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
+import { OVERFLOWING_VARUINT, refused } from '../helpers/limits';
 import { concatBytes, CryptoError, randomBytes, seal, SEAL_OVERHEAD } from '../../src/lib/crypto';
 import {
 	joinMailboxParts,
@@ -49,19 +50,7 @@ const forge = (plain: Uint8Array) => seal(KEY, pad(plain), new TextEncoder().enc
 const updatePlain = (topic: string, update: Uint8Array) => concatBytes(Uint8Array.of(1), varString(topic), update);
 const partPlain = (group: Uint8Array, index: Uint8Array, count: Uint8Array, bytes: Uint8Array = Uint8Array.of(7)) => concatBytes(Uint8Array.of(3), group, index, count, bytes);
 const open = (sealed: Uint8Array) => openMailboxEntry(KEY, ROOM, sealed);
-const OVERFLOW = Uint8Array.from([...Array<number>(10).fill(0xff), 0x01]);
 
-/** Refused with `type` and, when `reason` is given, for that reason; `what` names a table's row. */
-function refused(run: () => unknown, type: typeof MailboxEntryError | typeof CryptoError, reason?: string, what?: string): void {
-	let thrown: unknown;
-	try {
-		run();
-	} catch (error) {
-		thrown = error;
-	}
-	expect(thrown, what).toBeInstanceOf(type);
-	if (reason) expect((thrown as Error).message, what).toContain(reason);
-}
 
 describe('mailbox entries at and just past their limits', () => {
 	const TOPICS: [string, string][] = [
@@ -157,8 +146,8 @@ describe('mailbox entries at and just past their limits', () => {
 			['a count of 2^53', varUint(0), varUint(2 ** 53)]
 		];
 		for (const [what, index, count] of past) refused(() => open(forge(partPlain(group, index, count))), MailboxEntryError, 'bad part', what);
-		refused(() => open(forge(partPlain(group, OVERFLOW, varUint(2)))), MailboxEntryError, 'malformed entry');
-		refused(() => open(forge(partPlain(group, varUint(0), OVERFLOW))), MailboxEntryError, 'malformed entry');
+		refused(() => open(forge(partPlain(group, OVERFLOWING_VARUINT, varUint(2)))), MailboxEntryError, 'malformed entry');
+		refused(() => open(forge(partPlain(group, varUint(0), OVERFLOWING_VARUINT))), MailboxEntryError, 'malformed entry');
 	});
 
 	it('parts that join into what no writer cuts are refused: nothing, a part inside parts, a topic or an introduction past its limit', () => {
@@ -197,12 +186,12 @@ describe('mailbox entries a malicious server or a former device could leave', ()
 			// The topic's length runs past the plain text into the zeros that pad it.
 			['a topic whose length runs into the padding', forge(concatBytes(Uint8Array.of(1, 20), new TextEncoder().encode('chat'))), 'malformed entry'],
 			['a topic length of 2^53 − 1', forge(concatBytes(Uint8Array.of(1), varUint(Number.MAX_SAFE_INTEGER), Uint8Array.of(0x61))), 'malformed entry'],
-			['a topic length that overflows a varuint', forge(concatBytes(Uint8Array.of(1), OVERFLOW, Uint8Array.of(0x61))), 'malformed entry'],
+			['a topic length that overflows a varuint', forge(concatBytes(Uint8Array.of(1), OVERFLOWING_VARUINT, Uint8Array.of(0x61))), 'malformed entry'],
 			['a topic that is not UTF-8', forge(concatBytes(Uint8Array.of(1, 2, 0xff, 0xfe), Uint8Array.of(1))), 'malformed entry'],
 			['no padding at all', seal(KEY, header, room)],
 			['a padding length past the end', seal(KEY, concatBytes(varUint(300), header), room), 'length past the end'],
 			['padding that is not zeros', seal(KEY, concatBytes(pad(header).subarray(0, -1), Uint8Array.of(1)), room), 'padding is not zeros'],
-			['a padding length that overflows a varuint', seal(KEY, concatBytes(OVERFLOW, header), room)]
+			['a padding length that overflows a varuint', seal(KEY, concatBytes(OVERFLOWING_VARUINT, header), room)]
 		];
 		for (const [what, sealed, reason] of strange) refused(() => open(sealed), MailboxEntryError, reason, what);
 		// The whole headers, each with no bytes after, are what a writer may send.

@@ -9,6 +9,7 @@
  */
 import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
+import { OVERFLOWING_VARUINT, refused as refusedWith } from '../helpers/limits';
 import { concatBytes, KEY_BYTES, randomBytes, sign } from '../../src/lib/crypto';
 import { generateDeviceKeys, type DeviceKeys } from '../../src/lib/identity/device-keys';
 import {
@@ -132,20 +133,10 @@ function signed(secret: Uint8Array, purpose: string, body: Uint8Array): Uint8Arr
 }
 
 const forgeList = (list: DeviceList, forgery?: Forgery) => signed(SECRET, DEVICE_LIST_PURPOSE, listBody(list, forgery));
-/** A varuint whose continuation bytes go on past 2^53 − 1: lib0 gives up on it. */
-const OVERFLOW = Uint8Array.from([...Array<number>(10).fill(0xff), 0x01]);
+
 
 /** Refused with TrustFormatError and, when `reason` is given, for that reason; `what` names a table's row. */
-function refused(run: () => unknown, reason?: string, what?: string): void {
-	let thrown: unknown;
-	try {
-		run();
-	} catch (error) {
-		thrown = error;
-	}
-	expect(thrown, what).toBeInstanceOf(TrustFormatError);
-	if (reason) expect((thrown as Error).message, what).toContain(reason);
-}
+const refused = (run: () => unknown, reason?: string, what?: string) => refusedWith(run, TrustFormatError, reason, what);
 
 describe('device lists at and just past their limits', () => {
 	it('the largest list every limit allows is written, read back whole, and fits an introduction with the largest heartbeat', () => {
@@ -241,7 +232,7 @@ describe('device lists a hostile peer or server could hand over', () => {
 			['nothing at all', new Uint8Array(0)],
 			['a byte after the signature', concatBytes(valid, Uint8Array.of(0)), 'bad signature length'],
 			['a body length past the end', concatBytes(varUint(valid.length), valid.subarray(varUint(body.length).length))],
-			['a body length that overflows a varuint', concatBytes(OVERFLOW, valid)],
+			['a body length that overflows a varuint', concatBytes(OVERFLOWING_VARUINT, valid)],
 			['a byte after the body, under the signature', forgeList(SMALLEST, { tail: Uint8Array.of(0) }), 'trailing bytes'],
 			['format 0', forgeList(SMALLEST, { format: 0 }), 'unknown format'],
 			['format 2', forgeList(SMALLEST, { format: 2 }), 'unknown format'],
@@ -251,7 +242,7 @@ describe('device lists a hostile peer or server could hand over', () => {
 			['a device count of 2^53', forgeList(SMALLEST, { count: MAX + 1 }), 'number too large'],
 			['a former count of 2^53', forgeList(SMALLEST, { formerCount: MAX + 1 }), 'number too large'],
 			['a former count past the devices it holds', forgeList(SMALLEST, { formerCount: 2 })],
-			['a version that overflows a varuint', signed(SECRET, DEVICE_LIST_PURPOSE, concatBytes(body.subarray(0, 1 + KEY_BYTES), OVERFLOW, afterKey))],
+			['a version that overflows a varuint', signed(SECRET, DEVICE_LIST_PURPOSE, concatBytes(body.subarray(0, 1 + KEY_BYTES), OVERFLOWING_VARUINT, afterKey))],
 			['a name that is not UTF-8', forgeList(SMALLEST, { rawName: Uint8Array.of(2, 0xff, 0xfe) })],
 			['a name whose length runs past the body', forgeList(SMALLEST, { rawName: Uint8Array.of(0x7f, 0x61) })],
 			['the list signed for another purpose', signed(SECRET, HEARTBEAT_PURPOSE, body), 'bad signature']
@@ -296,7 +287,7 @@ describe('heartbeats at and just past their limits', () => {
 		const body = concatBytes(Uint8Array.of(1), ACCOUNT_KEY, varUint(MAX));
 		for (let length = 0; length < body.length; length++) refused(() => readSignedHeartbeat(signed(SECRET, HEARTBEAT_PURPOSE, body.subarray(0, length))));
 		refused(() => readSignedHeartbeat(forgeHeartbeat(concatBytes(varUint(MAX), Uint8Array.of(0)))), 'trailing bytes');
-		refused(() => readSignedHeartbeat(forgeHeartbeat(OVERFLOW)), 'malformed heartbeat');
+		refused(() => readSignedHeartbeat(forgeHeartbeat(OVERFLOWING_VARUINT)), 'malformed heartbeat');
 		refused(() => readSignedHeartbeat(forgeHeartbeat(varUint(1), 0)), 'unknown format');
 		refused(() => readSignedHeartbeat(forgeHeartbeat(varUint(1), 2)), 'unknown format');
 		refused(() => readSignedHeartbeat(concatBytes(bytes, Uint8Array.of(0))), 'bad signature length');
@@ -348,7 +339,7 @@ describe('leaving notes at and just past their limits', () => {
 		refused(() => readLeavingNote(forgeNote(concatBytes(text(companion.id), Uint8Array.of(0))), DEVICE_KEY), 'trailing bytes');
 		refused(() => readLeavingNote(forgeNote(Uint8Array.of(2, 0xff, 0xfe)), DEVICE_KEY), 'malformed leaving note');
 		refused(() => readLeavingNote(forgeNote(Uint8Array.of(0x7f, 0x61)), DEVICE_KEY), 'malformed leaving note');
-		refused(() => readLeavingNote(forgeNote(concatBytes(OVERFLOW, text(companion.id))), DEVICE_KEY), 'malformed leaving note');
+		refused(() => readLeavingNote(forgeNote(concatBytes(OVERFLOWING_VARUINT, text(companion.id))), DEVICE_KEY), 'malformed leaving note');
 		refused(() => readLeavingNote(forgeNote(text(companion.id), DEVICE_SECRET, 2), DEVICE_KEY), 'unknown format');
 		// Signed by the account key in the device's name: only the device's own key speaks for it.
 		refused(() => readLeavingNote(forgeNote(text(companion.id), SECRET), DEVICE_KEY), 'bad signature');
@@ -394,7 +385,7 @@ describe('introductions at and just past their limits', () => {
 			['a list length past the end', concatBytes(Uint8Array.of(1), varUint(bytes.length), bytes.subarray(1 + varUint(list.length).length))],
 			['a heartbeat length past the end', concatBytes(Uint8Array.of(1), varUint(list.length), list, varUint(heartbeat.length + 1), heartbeat)],
 			['a list length of 2^53 − 1', concatBytes(Uint8Array.of(1), varUint(MAX), list)],
-			['a list length that overflows a varuint', concatBytes(Uint8Array.of(1), OVERFLOW, list)]
+			['a list length that overflows a varuint', concatBytes(Uint8Array.of(1), OVERFLOWING_VARUINT, list)]
 		];
 		for (const [what, input, reason] of strange) refused(() => readIntroduction(input), reason, what);
 		expect(readIntroduction(bytes)).toEqual({ deviceList: list, heartbeat });
